@@ -1,0 +1,137 @@
+"""``Idempotency-Key`` for POSTs: a retried request replays the stored response.
+
+The key row is inserted in the same transaction as the write. Two identical requests racing:
+the second ``INSERT … ON CONFLICT DO NOTHING`` waits on the first's uncommitted row, then sees
+it committed and replays its response (or, if the first rolled back, proceeds itself). So the
+database, not Python, settles the race, and a write and its key commit or vanish together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Header
+from sqlalchemy import Integer, String, delete, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.clock import utc_now
+from app.core.errors import IdempotencyKeyReused, InvalidInput
+from app.db.base import Base
+
+_VALID_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class IdempotentResult:
+    response: StoredResponse
+    replayed: bool
+
+
+def idempotency_key_header(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description=(
+                "A unique key per logical request (8–128 characters of A–Z a–z 0–9 . _ : -)."
+                " A retry with the same key and body replays the first response."
+            ),
+        ),
+    ] = None,
+) -> str | None:
+    if idempotency_key is None:
+        return None
+    if not _VALID_KEY.match(idempotency_key):
+        raise InvalidInput(
+            "Idempotency-Key must be 8–128 characters of letters, digits and . _ : -",
+            field="Idempotency-Key",
+        )
+    return idempotency_key
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(
+        {"method": method, "path": path, "body": body}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def run_idempotent(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str | None,
+    request_fingerprint: str,
+    perform: Callable[[], Awaitable[StoredResponse]],
+) -> IdempotentResult:
+    """Run ``perform`` once per (scope, key); replay its stored response on a retry."""
+    if key is None:
+        return IdempotentResult(await perform(), replayed=False)
+
+    claimed = await session.execute(
+        insert(IdempotencyRecord)
+        .values(scope=scope, key=key, fingerprint=request_fingerprint, created_at=utc_now())
+        .on_conflict_do_nothing()
+        .returning(IdempotencyRecord.key)
+    )
+    if claimed.first() is None:
+        record = await session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+            )
+        )
+        assert record is not None  # the conflicting row committed, so it is visible now
+        if record.fingerprint != request_fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used for a different request; use a new key."
+            )
+        assert record.status_code is not None
+        stored = StoredResponse(
+            record.status_code, record.response_body, record.response_headers or {}
+        )
+        return IdempotentResult(stored, replayed=True)
+
+    response = await perform()
+    record = await session.get(IdempotencyRecord, (scope, key))
+    assert record is not None
+    record.status_code = response.status_code
+    record.response_body = response.body
+    record.response_headers = response.headers
+    await session.flush()
+    return IdempotentResult(response, replayed=False)
+
+
+async def purge_expired(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Delete keys past their retention; returns how many."""
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utc_now() - older_than)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

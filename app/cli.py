@@ -1,0 +1,118 @@
+"""The ``contact-desk`` command: serve, migrate, export-openapi."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from app.core.config import get_settings
+
+DEFAULT_OPENAPI_PATH = Path("openapi/openapi.json")
+
+
+def _ensure_database_url() -> object | None:
+    """With no DATABASE_URL, start the embedded server here, so all workers share it."""
+    settings = get_settings()
+    if settings.database_url is not None:
+        return None
+    from app.db.embedded import start_embedded
+
+    embedded = start_embedded(settings.embedded_pg_data)
+    os.environ["DATABASE_URL"] = embedded.url()
+    get_settings.cache_clear()
+    print(f"Embedded PostgreSQL running, data in {embedded.data_dir}", flush=True)
+    return embedded
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    embedded = _ensure_database_url()
+    try:
+        asyncio.run(_migrate())
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=args.workers or settings.workers,
+            proxy_headers=True,
+            log_config=None,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+async def _migrate() -> None:
+    from app.db import migrate
+    from app.db.session import create_database
+
+    settings = get_settings()
+    assert settings.database_url is not None
+    db = create_database(settings, settings.database_url)
+    try:
+        await migrate.upgrade(db.engine)
+    finally:
+        await db.dispose()
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    embedded = _ensure_database_url()
+    try:
+        asyncio.run(_migrate())
+        print("Database migrated to head.")
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def openapi_document() -> str:
+    from app.main import create_app
+
+    app = create_app(run_lifespan=False)
+    return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def cmd_export_openapi(args: argparse.Namespace) -> int:
+    target = Path(args.output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(openapi_document(), encoding="utf-8")
+    print(f"Wrote {target}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contact-desk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP API (uvicorn)")
+    serve.add_argument("--host", help="bind address (default: CONTACT_DESK_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: CONTACT_DESK_PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: 1)")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations up to head")
+    migrate.set_defaults(func=cmd_migrate)
+
+    export = commands.add_parser("export-openapi", help="write the OpenAPI document")
+    export.add_argument("--output", default=str(DEFAULT_OPENAPI_PATH))
+    export.set_defaults(func=cmd_export_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The embedded PostgreSQL used when no ``DATABASE_URL`` is set.
+
+``pgserver`` ships real PostgreSQL binaries in a wheel. The server listens only on a Unix
+socket inside (or near) the data folder; the data folder is kept, so the next start reuses it.
+When the process runs as root, pgserver runs PostgreSQL as its own unprivileged system user,
+because PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "contact_desk"
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A handle on a running embedded server; ``stop()`` stops it when this is the last user."""
+
+    data_dir: Path
+    socket_dir: str
+    _server: Any
+
+    def url(self, database: str = DATABASE_NAME) -> str:
+        return f"postgresql+asyncpg://postgres@/{database}?host={self.socket_dir}"
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+    def pg_ctl(self, *args: str) -> None:
+        """Run ``pg_ctl`` on this data folder (tests use it to stop and restart the server)."""
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+        pg_ctl([*args], pgdata=self.data_dir, user=self._server.system_user)
+
+
+def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> EmbeddedPostgres:
+    """Start (or attach to) the embedded server in ``data_dir``; create ``database`` if missing."""
+    from pgserver import get_server  # type: ignore[attr-defined]
+
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    logger.info("starting embedded PostgreSQL", extra={"data_dir": str(data_dir)})
+    server = get_server(data_dir, cleanup_mode="stop")
+    socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
+    handle = EmbeddedPostgres(data_dir=data_dir, socket_dir=socket_dir, _server=server)
+    _create_database_if_missing(server, database)
+    return handle
+
+
+def _create_database_if_missing(server: Any, database: str) -> None:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
+        raise ValueError(f"unsafe database name: {database!r}")
+    # The name is checked above, so building the statement as text is safe here.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
+    if "(1 row)" in exists:
+        return
+    try:
+        server.psql(f'CREATE DATABASE "{database}";')
+    except subprocess.CalledProcessError:
+        # Another process created it between our check and our CREATE: that is fine.
+        logger.info("database already created by another process", extra={"db": database})

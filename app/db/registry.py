@@ -1,0 +1,12 @@
+"""Imports every model module so that ``Base.metadata`` knows all tables.
+
+Alembic's env and the drift test import this module; add each new feature's models here.
+"""
+
+from __future__ import annotations
+
+from app.api import idempotency as _idempotency  # noqa: F401
+from app.db.base import Base
+from app.org import models as _org_models  # noqa: F401
+
+metadata = Base.metadata

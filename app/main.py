@@ -1,0 +1,106 @@
+"""The application factory: middleware, routers, problem handlers, and the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.api.problems import COMMON_PROBLEMS, Problem, install_problem_handlers
+from app.core.config import Settings, get_settings
+from app.core.logging import configure_logging
+from app.db import migrate
+from app.db.embedded import EmbeddedPostgres, start_embedded
+from app.db.errors import is_database_unavailable
+from app.db.session import Database, create_database
+from app.org.router import router as branches_router
+from app.system.router import router as system_router
+
+logger = logging.getLogger(__name__)
+
+API_DESCRIPTION = """
+Back end of an insurance customer-service center: inquiries, claim reports, complaints and
+callbacks, each tracked against statutory, working-day deadlines.
+
+Every error is `application/problem+json` (RFC 9457) with a stable `code`. Changes need
+`If-Match` with the resource's `ETag`; POSTs accept an `Idempotency-Key`.
+"""
+
+
+async def _migrate_with_retry(db: Database, *, attempts: int = 30) -> None:
+    """Migrate at start-up, waiting for a database that is still starting (e.g. in compose)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await migrate.upgrade(db.engine)
+            return
+        except Exception as exc:
+            if not is_database_unavailable(exc) or attempt == attempts:
+                raise
+            logger.warning("database not reachable yet, retrying", extra={"attempt": attempt})
+            await asyncio.sleep(2)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    embedded: EmbeddedPostgres | None = None
+    url = settings.database_url
+    if url is None:
+        embedded = await asyncio.to_thread(start_embedded, settings.embedded_pg_data)
+        url = embedded.url()
+    db = create_database(settings, url)
+    app.state.db = db
+    try:
+        if settings.migrate_on_start:
+            await _migrate_with_retry(db)
+        logger.info("service ready", extra={"embedded_database": embedded is not None})
+        yield
+    finally:
+        await db.dispose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def create_app(settings: Settings | None = None, *, run_lifespan: bool = True) -> FastAPI:
+    """Build the app. Tests pass ``run_lifespan=False`` and attach their own ``state.db``."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    app = FastAPI(
+        title="Contact Desk",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan if run_lifespan else None,
+        responses=COMMON_PROBLEMS,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added last, so it is outermost: even a 413 carries the request id and is counted.
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(system_router)
+    app.include_router(branches_router)
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Declare ``Problem`` in the schema components, where every problem response points."""
+    build = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            ).copy()
+            for name, sub in components["Problem"].pop("$defs", {}).items():
+                components.setdefault(name, sub)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,166 @@
+"""Test harness: a real PostgreSQL, the schema built by running the migrations.
+
+- ``TEST_DATABASE_URL`` set → a fresh database on that server; unset → an embedded server in a
+  temporary folder (``pgserver``), started once per test session.
+- Each test runs inside one outer transaction that is rolled back at the end; the app's sessions
+  join it through savepoints, so a request's ``commit()`` is real to the code but leaves nothing.
+- Tests of races need real commits on separate connections: they use ``committed_db``, which
+  truncates the tables afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.core.config import Environment, Settings
+from app.db import migrate
+from app.db.embedded import EmbeddedPostgres, start_embedded
+from app.db.registry import metadata
+from app.db.session import Database, create_engine_from_settings, make_session_factory
+from app.main import create_app
+
+logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
+def _test_settings(url: str) -> Settings:
+    return Settings(
+        environment=Environment.TEST,
+        database_url=url,
+        log_json=True,
+        db_pool_size=20,
+        db_max_overflow=120,
+    )
+
+
+@pytest.fixture(scope="session")
+def embedded_server() -> Iterator[EmbeddedPostgres | None]:
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="contact-desk-test-"))
+    server = start_embedded(folder / "pg", database="postgres")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_url(embedded_server: EmbeddedPostgres | None) -> str:
+    """URL of the test server's maintenance database (used to create scratch databases)."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        return Settings(database_url=given).database_url or given
+    assert embedded_server is not None
+    return embedded_server.url("postgres")
+
+
+def _with_database(url: str, database: str) -> str:
+    head, _, query = url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{database}" + (f"?{query}" if query else "")
+
+
+async def create_scratch_database(server_url: str, name: str) -> str:
+    dsn = server_url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return _with_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> str:
+    """A database for this test session, migrated to head."""
+    url = await create_scratch_database(server_url, f"contact_desk_test_{os.getpid()}")
+    engine = create_engine_from_settings(_test_settings(url), url)
+    await migrate.upgrade(engine)
+    await engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return _test_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine_from_settings(settings, database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def session(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as session:
+        yield session
+
+
+def build_app(
+    settings: Settings, engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]
+) -> FastAPI:
+    app = create_app(settings, run_lifespan=False)
+    app.state.db = Database(engine=engine, session_factory=factory)
+    return app
+
+
+@pytest.fixture
+def app(
+    settings: Settings, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> FastAPI:
+    return build_app(settings, engine, session_factory)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def committed_db(settings: Settings, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
+    """An app whose requests really commit, each on its own pooled connection (for races)."""
+    app = build_app(settings, engine, make_session_factory(engine))
+    yield app
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+
+
+def unique_code(prefix: str = "B") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8].upper()}"
