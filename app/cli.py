@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -28,11 +29,24 @@ def _ensure_database_url() -> object | None:
     return embedded
 
 
+class _StopRequested(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _StopRequested(signum)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
     embedded = _ensure_database_url()
+    # Uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler
+    # that was there before it. Ours turns it into an exception, so the ``finally`` below runs
+    # and the embedded server is stopped cleanly instead of the process dying mid-way.
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
     try:
         asyncio.run(_migrate())
         uvicorn.run(
@@ -44,6 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             proxy_headers=True,
             log_config=None,
         )
+    except _StopRequested:
+        pass
     finally:
         if embedded is not None:
             embedded.stop()  # type: ignore[attr-defined]

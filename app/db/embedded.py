@@ -33,7 +33,19 @@ class EmbeddedPostgres:
         return f"postgresql+asyncpg://postgres@/{database}?host={self.socket_dir}"
 
     def stop(self) -> None:
+        """Release this process's handle; the server stops when no process uses it any more."""
         self._server.cleanup()
+
+    def is_running(self) -> bool:
+        from pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        return info is not None and bool(info.is_running())
+
+    def ensure_running(self) -> None:
+        """Start the server again if it has stopped (crashed, or stopped by an operator)."""
+        with self._server._lock:
+            self._server.ensure_postgres_running()
 
     def pg_ctl(self, *args: str) -> None:
         """Run ``pg_ctl`` on this data folder (tests use it to stop and restart the server)."""

@@ -15,7 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def migrations_dir() -> Path:
+    """The ``migrations`` folder: beside the source checkout, or in the working folder (the
+    container image installs the package into site-packages and keeps migrations in /srv/app)."""
+    for candidate in (PROJECT_ROOT / "migrations", Path.cwd() / "migrations"):
+        if (candidate / "env.py").exists():
+            return candidate
+    raise RuntimeError("No migrations folder found beside the source or in the working folder.")
+
 
 # Any constant shared by all instances; the number spells "CDMIGRAT" in ASCII.
 MIGRATION_LOCK_KEY = 0x43444D4947524154 - (1 << 63)
@@ -24,7 +33,7 @@ MIGRATION_LOCK_KEY = 0x43444D4947524154 - (1 << 63)
 def alembic_config() -> Config:
     """Alembic's config built in code, so ``contact-desk migrate`` works from any folder."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     return config
 
 

@@ -1,0 +1,132 @@
+"""The embedded database: outages become 503 and heal; the serve command keeps data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx import ASGITransport, AsyncClient
+
+from app.core.config import Environment, Settings
+from app.db import migrate
+from app.db.embedded import start_embedded
+from app.db.session import create_database
+from app.main import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_database_outage_gives_503_then_recovers_without_restart(tmp_path: Path) -> None:
+    server = start_embedded(tmp_path / "pg")
+    settings = Settings(environment=Environment.TEST, database_url=server.url())
+    db = create_database(settings, server.url())
+    await migrate.upgrade(db.engine)
+    app = create_app(settings, run_lifespan=False)
+    app.state.db = db
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with AsyncClient(transport=transport, base_url="http://t") as client:
+            created = await client.post("/v1/branches", json={"code": "OUT01", "name": "x"})
+            assert created.status_code == 201
+
+            server.pg_ctl("-w", "stop", "-m", "fast")
+            assert not server.is_running()
+            down = await client.get("/v1/branches")
+            assert down.status_code == 503
+            assert down.headers["content-type"].startswith("application/problem+json")
+            assert down.json()["code"] == "database_unavailable"
+            assert int(down.headers["retry-after"]) >= 1
+            assert (await client.get("/readyz")).status_code == 503
+            write = await client.post("/v1/branches", json={"code": "OUT02", "name": "y"})
+            assert write.status_code == 503
+
+            server.ensure_running()
+            back = await client.get("/v1/branches")
+            assert back.status_code == 200
+            assert [b["code"] for b in back.json()["items"]] == ["OUT01"]
+            assert (await client.get("/readyz")).status_code == 200
+    finally:
+        await db.dispose()
+        server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def serve_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEST_DATABASE_URL"}}
+    env["CONTACT_DESK_EMBEDDED_PG_DATA"] = str(tmp_path / "data" / "pg")
+    return env
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early with code {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"service not up within {timeout} s")
+
+
+@pytest.fixture
+def serve(serve_env: dict[str, str]) -> Iterator[tuple[str, object]]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+        process = subprocess.Popen(command, cwd=ROOT, env=serve_env)  # noqa: S603 - our own CLI
+        processes.append(process)
+        _wait_until_up(base, process)
+        return process
+
+    yield base, start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _stop(process: subprocess.Popen[bytes], pgdata: Path) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    # PostgreSQL removes postmaster.pid only when it shut down cleanly.
+    assert not (pgdata / "postmaster.pid").exists()
+
+
+def test_serve_starts_on_embedded_database_and_keeps_data(
+    serve: tuple[str, object], serve_env: dict[str, str]
+) -> None:
+    base, start = serve
+    pgdata = Path(serve_env["CONTACT_DESK_EMBEDDED_PG_DATA"])
+    first = start()  # type: ignore[operator]
+    assert httpx.get(f"{base}/docs").status_code == 200
+    assert httpx.get(f"{base}/readyz").status_code == 200
+    created = httpx.post(f"{base}/v1/branches", json={"code": "KEEP01", "name": "留存"})
+    assert created.status_code == 201
+    _stop(first, pgdata)
+    assert (pgdata / "PG_VERSION").exists()
+
+    second = start()  # type: ignore[operator]
+    codes = [b["code"] for b in httpx.get(f"{base}/v1/branches").json()["items"]]
+    assert codes == ["KEEP01"]
+    _stop(second, pgdata)
