@@ -9,6 +9,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.access.admin_router import router as admin_router
+from app.access.bootstrap import ensure_first_admin
+from app.access.ratelimit import RateLimiter
+from app.access.router import router as auth_router
 from app.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.api.problems import COMMON_PROBLEMS, Problem, install_problem_handlers
 from app.core.config import Settings, get_settings
@@ -57,6 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         if settings.migrate_on_start:
             await _migrate_with_retry(db)
+        await ensure_first_admin(db.session_factory, settings)
         logger.info("service ready", extra={"embedded_database": embedded is not None})
         yield
     finally:
@@ -77,11 +82,14 @@ def create_app(settings: Settings | None = None, *, run_lifespan: bool = True) -
         responses=COMMON_PROBLEMS,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so it is outermost: even a 413 carries the request id and is counted.
     app.add_middleware(RequestContextMiddleware)
     app.include_router(system_router)
+    app.include_router(auth_router)
+    app.include_router(admin_router)
     app.include_router(branches_router)
     _register_problem_schema(app)
     return app

@@ -20,8 +20,10 @@ from app.db import migrate
 from app.db.embedded import start_embedded
 from app.db.session import create_database
 from app.main import create_app
+from tests.conftest import add_actor
 
 ROOT = Path(__file__).resolve().parents[1]
+ADMIN_PASSWORD = "first-start admin password"
 
 
 async def test_database_outage_gives_503_then_recovers_without_restart(tmp_path: Path) -> None:
@@ -32,8 +34,11 @@ async def test_database_outage_gives_503_then_recovers_without_restart(tmp_path:
     app = create_app(settings, run_lifespan=False)
     app.state.db = db
     transport = ASGITransport(app=app, raise_app_exceptions=False)
+    admin = await add_actor(app, db.session_factory, role="admin")
     try:
-        async with AsyncClient(transport=transport, base_url="http://t") as client:
+        async with AsyncClient(
+            transport=transport, base_url="http://t", headers=admin.headers
+        ) as client:
             created = await client.post("/v1/branches", json={"code": "OUT01", "name": "x"})
             assert created.status_code == 201
 
@@ -51,7 +56,7 @@ async def test_database_outage_gives_503_then_recovers_without_restart(tmp_path:
             server.ensure_running()
             back = await client.get("/v1/branches")
             assert back.status_code == 200
-            assert [b["code"] for b in back.json()["items"]] == ["OUT01"]
+            assert "OUT01" in [b["code"] for b in back.json()["items"]]
             assert (await client.get("/readyz")).status_code == 200
     finally:
         await db.dispose()
@@ -69,6 +74,7 @@ def _free_port() -> int:
 def serve_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEST_DATABASE_URL"}}
     env["CONTACT_DESK_EMBEDDED_PG_DATA"] = str(tmp_path / "data" / "pg")
+    env["CONTACT_DESK_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     return env
 
 
@@ -106,6 +112,15 @@ def serve(serve_env: dict[str, str]) -> Iterator[tuple[str, object]]:
             process.wait()
 
 
+def _sign_in(base: str) -> dict[str, str]:
+    """Sign in as the first-start admin, as the README's quick start says."""
+    response = httpx.post(
+        f"{base}/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
 def _stop(process: subprocess.Popen[bytes], pgdata: Path) -> None:
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
@@ -121,12 +136,17 @@ def test_serve_starts_on_embedded_database_and_keeps_data(
     first = start()  # type: ignore[operator]
     assert httpx.get(f"{base}/docs").status_code == 200
     assert httpx.get(f"{base}/readyz").status_code == 200
-    created = httpx.post(f"{base}/v1/branches", json={"code": "KEEP01", "name": "留存"})
+    auth = _sign_in(base)
+    created = httpx.post(
+        f"{base}/v1/branches", json={"code": "KEEP01", "name": "留存"}, headers=auth
+    )
     assert created.status_code == 201
     _stop(first, pgdata)
     assert (pgdata / "PG_VERSION").exists()
 
     second = start()  # type: ignore[operator]
-    codes = [b["code"] for b in httpx.get(f"{base}/v1/branches").json()["items"]]
-    assert codes == ["KEEP01"]
+    codes = [
+        b["code"] for b in httpx.get(f"{base}/v1/branches", headers=_sign_in(base)).json()["items"]
+    ]
+    assert sorted(codes) == ["HQ", "KEEP01"]  # the head office comes from the first start
     _stop(second, pgdata)

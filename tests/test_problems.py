@@ -16,8 +16,14 @@ from app.core.config import Settings
 from app.db.errors import is_database_unavailable, is_unstorable_text
 from app.db.session import Database, create_engine_from_settings, make_session_factory
 from app.main import create_app
+from tests.conftest import Actor
 
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(autouse=True)
+def _as_admin(client: AsyncClient, admin: Actor) -> None:
+    client.headers.update(admin.headers)
 
 
 def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]:
@@ -105,7 +111,7 @@ async def test_unreachable_database_is_503_with_retry_after(
     app.state.db = Database(engine=dead_engine, session_factory=make_session_factory(dead_engine))
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://t") as client:
-        response = await client.get("/v1/branches")
+        response = await client.get("/v1/me", headers={"Authorization": "Bearer x.y.z"})
         ready = await client.get("/readyz")
     await dead_engine.dispose()
     assert_problem(response, 503, "database_unavailable")

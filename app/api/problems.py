@@ -50,6 +50,9 @@ class Problem(BaseModel):
 
 # Domain error class → HTTP status. Subclasses inherit their parent's status.
 _STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.RateLimited: 429,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.StaleVersion: 412,
@@ -112,16 +115,22 @@ def database_unavailable_response(request: Request | None) -> JSONResponse:
     )
 
 
-async def _domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, errors.DomainError)
+def render_domain_error(request: Request, exc: errors.DomainError) -> JSONResponse:
+    """The problem response for a domain error (also for routes that return rather than raise)."""
     return problem_response(
         request,
         status=status_for(exc),
         code=exc.code,
         title=exc.title,
         detail=exc.detail,
+        headers=exc.headers or None,
         **exc.extra,
     )
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.DomainError)
+    return render_domain_error(request, exc)
 
 
 def _issue(error: dict[str, Any]) -> dict[str, Any]:

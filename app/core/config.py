@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,9 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "xxx", "todo"}
 
 
 class Settings(BaseSettings):
@@ -60,6 +63,36 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """Lifetime of tokens from ``POST /v1/auth/token`` (short: a stolen token soon expires)."""
+
+    jwt_secret: SecretStr | None = None
+    """HMAC key signing local tokens. Unset outside production: generated once, kept in the DB."""
+
+    oidc_issuer: str | None = None
+    """Company identity provider (OIDC): when set with audience and JWKS URL, its tokens work."""
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+
+    api_key_pepper: SecretStr | None = None
+    """Key of the HMAC under which API keys are stored. Unset outside production: generated."""
+
+    pii_keys: SecretStr | None = None
+    """AES-256-GCM keys for phone and ID numbers: ``id:base64key[,id:base64key…]``, the first
+    encrypts, all decrypt (rotation). Unset outside production: generated once, kept in the DB."""
+
+    pii_hash_key: SecretStr | None = None
+    """HMAC key of the exact-match lookup columns for phone and ID numbers."""
+
+    admin_password: SecretStr | None = None
+    """Password of the ``admin`` user created on first start; unset → generated and printed once."""
+
+    rate_limit_per_minute: int = Field(default=1200, ge=1)
+    """Requests per principal per minute, per process (see README: several instances)."""
+
+    login_lockout_after: int = Field(default=5, ge=1)
+    """Failed logins for one user name before it is locked; each further failure doubles it."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
@@ -75,6 +108,24 @@ class Settings(BaseSettings):
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("DATABASE_URL must be a postgresql+asyncpg:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        missing = [
+            name
+            for name in ("jwt_secret", "api_key_pepper", "pii_keys", "pii_hash_key")
+            if getattr(self, name) is None
+        ]
+        if missing:
+            raise ValueError(f"production needs these secrets set: {', '.join(missing)}")
+        for name in ("jwt_secret", "api_key_pepper", "pii_hash_key"):
+            secret: SecretStr = getattr(self, name)
+            value = secret.get_secret_value()
+            if len(value) < 32 or value.lower() in _PLACEHOLDERS:
+                raise ValueError(f"{name} must be a real secret of at least 32 characters")
+        return self
 
     @field_validator("log_level")
     @classmethod

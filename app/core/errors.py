@@ -14,10 +14,13 @@ class DomainError(Exception):
     code: str = "domain_error"
     title: str = "The request cannot be carried out."
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra
+        self.headers = headers or {}
 
 
 class NotFound(DomainError):
@@ -74,3 +77,32 @@ class IdempotencyKeyReused(InvalidInput):
 class InvalidCursor(InvalidInput):
     code = "invalid_cursor"
     title = "The pagination cursor is not valid."
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+    title = "Authentication is required."
+
+    def __init__(self, detail: str | None = None, *, error: str | None = None) -> None:
+        challenge = 'Bearer realm="contact-desk"'
+        if error:
+            challenge += f', error="{error}"'
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    title = "The user name or password is wrong."
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "You are not allowed to do this."
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    title = "Too many requests."
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})

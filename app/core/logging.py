@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core.redaction import redact
 from app.core.request_context import current_request_id
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged too.
@@ -30,7 +31,8 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        # Masks anything shaped like a phone or ID-card number, whoever logged it.
+        return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
 _base_factory = logging.getLogRecordFactory()

@@ -5,6 +5,7 @@ Alembic's env and the drift test import this module; add each new feature's mode
 
 from __future__ import annotations
 
+from app.access import models as _access_models  # noqa: F401
 from app.api import idempotency as _idempotency  # noqa: F401
 from app.db.base import Base
 from app.org import models as _org_models  # noqa: F401

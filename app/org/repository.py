@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.keyset import after_key
 from app.org.models import Branch
 
 
@@ -31,23 +31,11 @@ async def get_branch(session: AsyncSession, branch_id: uuid.UUID) -> Branch | No
 
 
 async def list_branches(
-    session: AsyncSession,
-    *,
-    limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
-    active: bool | None,
+    session: AsyncSession, *, limit: int, after: list[Any] | None, active: bool | None
 ) -> list[Branch]:
-    query = select(Branch).order_by(Branch.created_at, Branch.id).limit(limit)
+    query = after_key(select(Branch), Branch.created_at, Branch.id, after).limit(limit)
     if active is not None:
         query = query.where(Branch.active == active)
-    if after is not None:
-        created_at, last_id = after
-        query = query.where(
-            or_(
-                Branch.created_at > created_at,
-                and_(Branch.created_at == created_at, Branch.id > last_id),
-            )
-        )
     return list((await session.scalars(query)).all())
 
 

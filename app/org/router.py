@@ -6,6 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.access.deps import require
+from app.access.permissions import Permission
+from app.access.principal import Principal
 from app.api.deps import SessionDep
 from app.api.etag import ExpectedVersion, require_if_match, set_etag
 from app.api.idempotency import (
@@ -23,6 +26,10 @@ from app.org.schemas import BranchCreate, BranchOut, BranchUpdate
 
 router = APIRouter(prefix="/v1/branches", tags=["branches"], route_class=TransactionalRoute)
 
+Reader = Annotated[Principal, Depends(require(Permission.BRANCHES_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.BRANCHES_WRITE))]
+AUTH_PROBLEMS = problem_responses(401, 403, 429)
+
 
 @router.post(
     "",
@@ -30,23 +37,24 @@ router = APIRouter(prefix="/v1/branches", tags=["branches"], route_class=Transac
     response_model=BranchOut,
     operation_id="createBranch",
     summary="Create a branch",
-    responses=problem_responses(409),
+    responses={**AUTH_PROBLEMS, **problem_responses(409)},
 )
 async def create_branch(
     request: Request,
     body: BranchCreate,
     session: SessionDep,
+    actor: Writer,
     idempotency_key: Annotated[str | None, Depends(idempotency_key_header)],
 ) -> JSONResponse:
     async def perform() -> StoredResponse:
-        branch = await service.create_branch(session, body)
+        branch = await service.create_branch(session, actor, body)
         payload = BranchOut.model_validate(branch).model_dump(mode="json")
         headers = {"Location": f"/v1/branches/{branch.id}", "ETag": f'"v{branch.version}"'}
         return StoredResponse(201, payload, headers)
 
     result = await run_idempotent(
         session,
-        scope="branches:create",
+        scope=f"{actor.actor}:branches:create",
         key=idempotency_key,
         request_fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json")),
         perform=perform,
@@ -81,9 +89,11 @@ async def list_branches(
     response_model=BranchOut,
     operation_id="getBranch",
     summary="Get a branch",
-    responses=problem_responses(404),
+    responses={**AUTH_PROBLEMS, **problem_responses(404)},
 )
-async def get_branch(branch_id: uuid.UUID, session: SessionDep, response: Response) -> BranchOut:
+async def get_branch(
+    branch_id: uuid.UUID, session: SessionDep, _: Reader, response: Response
+) -> BranchOut:
     branch = await service.get_branch(session, branch_id)
     set_etag(response, branch.version)
     return BranchOut.model_validate(branch)
@@ -94,15 +104,16 @@ async def get_branch(branch_id: uuid.UUID, session: SessionDep, response: Respon
     response_model=BranchOut,
     operation_id="updateBranch",
     summary="Change a branch (needs If-Match)",
-    responses=problem_responses(404, 412, 428),
+    responses={**AUTH_PROBLEMS, **problem_responses(404, 412, 428)},
 )
 async def update_branch(
     branch_id: uuid.UUID,
     body: BranchUpdate,
     session: SessionDep,
+    actor: Writer,
     response: Response,
     expected: Annotated[ExpectedVersion, Depends(require_if_match)],
 ) -> BranchOut:
-    branch = await service.update_branch(session, branch_id, body, expected=expected)
+    branch = await service.update_branch(session, actor, branch_id, body, expected=expected)
     set_etag(response, branch.version)
     return BranchOut.model_validate(branch)

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import audit
+from app.access.principal import Principal
 from app.api.etag import ANY_VERSION, ExpectedVersion
-from app.core.errors import AlreadyExists, InvalidCursor, NotFound, StaleVersion
+from app.core.errors import AlreadyExists, NotFound, StaleVersion
+from app.db.keyset import split_page
 from app.org import repository
 from app.org.models import Branch
 from app.org.schemas import BranchCreate, BranchUpdate
 
 
-async def create_branch(session: AsyncSession, data: BranchCreate) -> Branch:
+async def create_branch(session: AsyncSession, actor: Principal, data: BranchCreate) -> Branch:
     branch = await repository.insert_branch(session, code=data.code, name=data.name)
     if branch is None:
         raise AlreadyExists(f"A branch with code {data.code} already exists.", field="code")
+    await audit.record(session, actor, "branch.created", target_kind="branch", target_id=branch.id)
     return branch
 
 
@@ -29,24 +33,16 @@ async def get_branch(session: AsyncSession, branch_id: uuid.UUID) -> Branch:
 
 
 async def list_branches(
-    session: AsyncSession, *, limit: int, after: list[object] | None, active: bool | None
+    session: AsyncSession, *, limit: int, after: list[Any] | None, active: bool | None
 ) -> tuple[list[Branch], list[str] | None]:
     """One page of branches in creation order, and the sort key to continue after it."""
-    key: tuple[datetime, uuid.UUID] | None = None
-    if after is not None:
-        try:
-            key = (datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1])))
-        except (IndexError, ValueError) as exc:
-            raise InvalidCursor() from exc
-    rows = await repository.list_branches(session, limit=limit + 1, after=key, active=active)
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], [last.created_at.isoformat(), str(last.id)]
+    rows = await repository.list_branches(session, limit=limit + 1, after=after, active=active)
+    return split_page(rows, limit)
 
 
 async def update_branch(
     session: AsyncSession,
+    actor: Principal,
     branch_id: uuid.UUID,
     data: BranchUpdate,
     *,
@@ -58,6 +54,10 @@ async def update_branch(
         session, branch_id, expected_version=expected_version, changes=changes
     )
     if branch is not None:
+        await audit.record(
+            session, actor, "branch.updated", target_kind="branch", target_id=branch_id,
+            changes={k: str(v) for k, v in changes.items()},
+        )  # fmt: skip
         return branch
     current = await repository.get_branch(session, branch_id)
     if current is None:

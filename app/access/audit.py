@@ -1,0 +1,36 @@
+"""Writing the audit log: every administrative change and every reveal of personal data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access.models import AuditEvent
+from app.access.principal import Principal
+from app.core.clock import utc_now
+from app.core.request_context import current_request_id
+
+
+async def record(
+    session: AsyncSession,
+    actor: Principal | str,
+    action: str,
+    *,
+    target_kind: str,
+    target_id: object | None = None,
+    **details: Any,
+) -> None:
+    """Append one audit event in the caller's transaction (so it commits with the change)."""
+    await session.execute(
+        insert(AuditEvent).values(
+            at=utc_now(),
+            actor=actor.actor if isinstance(actor, Principal) else actor,
+            action=action,
+            target_kind=target_kind,
+            target_id=None if target_id is None else str(target_id),
+            request_id=current_request_id(),
+            details=details,
+        )
+    )

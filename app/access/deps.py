@@ -1,0 +1,159 @@
+"""Authentication and permission checks: the one dependency every ``/v1`` route declares.
+
+principal: Annotated[Principal, Depends(require(Permission.TICKETS_READ))]
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access import api_keys, tokens
+from app.access.models import ApiKey, RolePermission, User
+from app.access.permissions import Permission
+from app.access.principal import Principal
+from app.access.ratelimit import RateLimiter
+from app.access.secrets import KeyMaterial, load_key_material
+from app.api.deps import get_session
+from app.core.clock import utc_now
+from app.core.config import Settings
+from app.core.errors import Forbidden, RateLimited, Unauthenticated
+
+_bearer = HTTPBearer(auto_error=False, description="A token from /v1/auth/token, or an API key")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="A machine key")
+
+_PERMISSION_CACHE_SECONDS = 30.0
+_LAST_USED_RESOLUTION_SECONDS = 60
+
+
+async def key_material(request: Request) -> KeyMaterial:
+    """The keys, resolved once per process (generated ones are created on first use)."""
+    cached: KeyMaterial | None = getattr(request.app.state, "keys", None)
+    if cached is None:
+        async with request.app.state.db.session_factory() as session:
+            cached = await load_key_material(session, request.app.state.settings)
+        request.app.state.keys = cached
+    return cached
+
+
+async def _role_permissions(request: Request, session: AsyncSession, role: str) -> frozenset[str]:
+    state = request.app.state
+    loaded_at: float = getattr(state, "permissions_loaded_at", 0.0)
+    table: dict[str, frozenset[str]] | None = getattr(state, "role_permissions", None)
+    if table is None or time.monotonic() - loaded_at > _PERMISSION_CACHE_SECONDS:
+        rows = (await session.execute(select(RolePermission.role, RolePermission.permission))).all()
+        grouped: dict[str, set[str]] = {}
+        for row_role, permission in rows:
+            grouped.setdefault(row_role, set()).add(permission)
+        table = {name: frozenset(perms) for name, perms in grouped.items()}
+        state.role_permissions, state.permissions_loaded_at = table, time.monotonic()
+    return table.get(role, frozenset())
+
+
+async def _principal_from_api_key(
+    request: Request, session: AsyncSession, presented: str, keys: KeyMaterial
+) -> Principal:
+    parts = api_keys.split(presented)
+    if parts is None:
+        raise Unauthenticated("The API key is not valid.", error="invalid_token")
+    lookup_id, secret = parts
+    key = await session.scalar(select(ApiKey).where(ApiKey.lookup_id == lookup_id))
+    if key is None or not api_keys.matches(keys.api_key_pepper, secret, key.secret_hash):
+        raise Unauthenticated("The API key is not valid.", error="invalid_token")
+    if key.revoked_at is not None:
+        raise Unauthenticated("The API key has been revoked.", error="invalid_token")
+    now = utc_now()
+    # Conditional, so a busy IVR does not write the row on every call.
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key.id)
+        .where(
+            (ApiKey.last_used_at.is_(None))
+            | (ApiKey.last_used_at < now - timedelta(seconds=_LAST_USED_RESOLUTION_SECONDS))
+        )
+        .values(last_used_at=now)
+    )
+    return Principal(
+        kind="api_key",
+        id=key.id,
+        name=key.name,
+        role=key.role,
+        branch_id=key.branch_id,
+        team_id=None,
+        permissions=await _role_permissions(request, session, key.role),
+    )
+
+
+async def _principal_from_token(
+    request: Request, session: AsyncSession, token: str, keys: KeyMaterial
+) -> Principal:
+    settings: Settings = request.app.state.settings
+    try:
+        claims = tokens.verify(token, local_secret=keys.jwt_secret, settings=settings)
+    except tokens.TokenRejected as exc:
+        raise Unauthenticated(
+            f"The token was refused: {exc.reason}.", error="invalid_token"
+        ) from exc
+    if claims.source == "local":
+        try:
+            user = await session.get(User, uuid.UUID(claims.subject))
+        except ValueError:
+            user = None
+    else:
+        user = await session.scalar(select(User).where(User.external_subject == claims.subject))
+    if user is None or not user.active:
+        raise Unauthenticated("The account is unknown or disabled.", error="invalid_token")
+    return Principal(
+        kind="user",
+        id=user.id,
+        name=user.username,
+        role=user.role,
+        branch_id=user.branch_id,
+        team_id=user.team_id,
+        permissions=await _role_permissions(request, session, user.role),
+    )
+
+
+async def authenticate(
+    request: Request,
+    session: Annotated[AsyncSession, Depends(get_session)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    keys = await key_material(request)
+    if api_key:
+        principal = await _principal_from_api_key(request, session, api_key, keys)
+    elif bearer is not None and bearer.credentials.startswith(api_keys.PREFIX):
+        principal = await _principal_from_api_key(request, session, bearer.credentials, keys)
+    elif bearer is not None:
+        principal = await _principal_from_token(request, session, bearer.credentials, keys)
+    else:
+        raise Unauthenticated("Send a bearer token or an API key.")
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.acquire(principal.actor)
+    if wait is not None:
+        raise RateLimited("Too many requests from this principal; slow down.", retry_after=wait)
+    request.state.principal = principal
+    return principal
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that authenticates and then checks one permission (403 without it)."""
+
+    async def dependency(
+        principal: Annotated[Principal, Depends(authenticate)],
+    ) -> Principal:
+        if not principal.can(permission):
+            raise Forbidden(f"This needs the permission '{permission}'.")
+        return principal
+
+    dependency.__name__ = f"require_{permission.value.replace(':', '_')}"
+    return dependency
