@@ -6,6 +6,8 @@ Alembic's env and the drift test import this module; add each new feature's mode
 from __future__ import annotations
 
 from app.api import idempotency as _idempotency  # noqa: F401
+from app.calendar import models as _calendar_models  # noqa: F401
+from app.clocks import models as _clock_models  # noqa: F401
 from app.db.base import Base
 from app.org import models as _org_models  # noqa: F401
 
