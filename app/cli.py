@@ -90,7 +90,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
-async def _work(*, once: bool, stop: asyncio.Event) -> None:
+async def _sweep(*, once: bool) -> None:
     from app.clocks import sweeper
     from app.core.clock import utc_now
     from app.db.session import create_database
@@ -100,11 +100,14 @@ async def _work(*, once: bool, stop: asyncio.Event) -> None:
     db = create_database(settings, settings.database_url)
     try:
         if once:
-            result = await sweeper.sweep(
-                db.session_factory, utc_now(), batch=settings.sweep_batch_size
-            )
+            batch = settings.sweep_batch_size
+            result = await sweeper.sweep(db.session_factory, utc_now(), batch=batch)
             print(f"Swept: {result.breached} breached, {result.warned} warned.")
             return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
         interval = settings.sweep_interval_seconds or 30.0
         print(f"Sweeping clocks every {interval:g} s; Ctrl-C stops.", flush=True)
         await sweeper.run_periodically(
@@ -114,22 +117,14 @@ async def _work(*, once: bool, stop: asyncio.Event) -> None:
         await db.dispose()
 
 
-async def _work_until_signalled(*, once: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await _work(once=once, stop=stop)
-
-
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the clock sweeper outside the API (run it in any number of copies: the database
-    hands each breach to exactly one)."""
+    """Run the clock sweeper outside the API. Any number of copies may run: the database hands
+    each breach to exactly one of them."""
     embedded = _ensure_database_url()
     try:
         if get_settings().migrate_on_start:
             asyncio.run(_migrate())
-        asyncio.run(_work_until_signalled(once=args.once))
+        asyncio.run(_sweep(once=args.once))
     finally:
         if embedded is not None:
             embedded.stop()  # type: ignore[attr-defined]
