@@ -1,4 +1,4 @@
-"""The ``contact-desk`` command: serve, migrate, export-openapi."""
+"""The ``contact-desk`` command: serve, migrate, worker, export-openapi."""
 
 from __future__ import annotations
 
@@ -90,6 +90,47 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+async def _sweep(*, once: bool) -> None:
+    from app.clocks import sweeper
+    from app.core.clock import utc_now
+    from app.db.session import create_database
+
+    settings = get_settings()
+    assert settings.database_url is not None
+    db = create_database(settings, settings.database_url)
+    try:
+        if once:
+            batch = settings.sweep_batch_size
+            result = await sweeper.sweep(db.session_factory, utc_now(), batch=batch)
+            print(f"Swept: {result.breached} breached, {result.warned} warned.")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        interval = settings.sweep_interval_seconds or 30.0
+        print(f"Sweeping clocks every {interval:g} s; Ctrl-C stops.", flush=True)
+        await sweeper.run_periodically(
+            db.session_factory, interval=interval, batch=settings.sweep_batch_size, stop=stop
+        )
+    finally:
+        await db.dispose()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the clock sweeper outside the API. Any number of copies may run: the database hands
+    each breach to exactly one of them."""
+    embedded = _ensure_database_url()
+    try:
+        if get_settings().migrate_on_start:
+            asyncio.run(_migrate())
+        asyncio.run(_sweep(once=args.once))
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+    return 0
+
+
 def openapi_document() -> str:
     from app.main import create_app
 
@@ -117,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations up to head")
     migrate.set_defaults(func=cmd_migrate)
+
+    worker = commands.add_parser(
+        "worker", help="run the clock sweeper (breaches, warnings) in a loop"
+    )
+    worker.add_argument("--once", action="store_true", help="sweep once and exit")
+    worker.set_defaults(func=cmd_worker)
 
     export = commands.add_parser("export-openapi", help="write the OpenAPI document")
     export.add_argument("--output", default=str(DEFAULT_OPENAPI_PATH))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,9 @@ from app.access.ratelimit import RateLimiter
 from app.access.router import router as auth_router
 from app.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.api.problems import COMMON_PROBLEMS, Problem, install_problem_handlers
+from app.calendar.router import router as calendars_router
+from app.clocks import sweeper
+from app.clocks.router import router as rule_sets_router
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.db import migrate
@@ -58,13 +62,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = embedded.url()
     db = create_database(settings, url)
     app.state.db = db
+    sweeping: asyncio.Task[None] | None = None
     try:
         if settings.migrate_on_start:
             await _migrate_with_retry(db)
         await ensure_first_admin(db.session_factory, settings)
+        if settings.sweep_interval_seconds > 0:
+            sweeping = asyncio.create_task(
+                sweeper.run_periodically(
+                    db.session_factory,
+                    interval=settings.sweep_interval_seconds,
+                    batch=settings.sweep_batch_size,
+                ),
+                name="clock-sweeper",
+            )
         logger.info("service ready", extra={"embedded_database": embedded is not None})
         yield
     finally:
+        if sweeping is not None:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
         await db.dispose()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
@@ -91,6 +109,8 @@ def create_app(settings: Settings | None = None, *, run_lifespan: bool = True) -
     app.include_router(auth_router)
     app.include_router(admin_router)
     app.include_router(branches_router)
+    app.include_router(calendars_router)
+    app.include_router(rule_sets_router)
     _register_problem_schema(app)
     return app
 

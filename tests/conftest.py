@@ -164,11 +164,31 @@ async def committed_db(settings: Settings, engine: AsyncEngine) -> AsyncIterator
     """An app whose requests really commit, each on its own pooled connection (for races)."""
     app = build_app(settings, engine, make_session_factory(engine))
     yield app
-    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-    seeded = {"role_permissions", "alembic_version"} | SEEDED_TABLES
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name not in seeded)
+    await truncate_test_data(engine)
+
+
+# Reference data the data migrations seed: kept between tests.
+SEEDED_TABLES = frozenset(
+    {
+        "alembic_version",
+        "role_permissions",
+        "calendars",
+        "calendar_days",
+        "calendar_years",
+        "rule_sets",
+        "clock_definitions",
+        "complaint_causes",
+    }
+)
+
+
+async def truncate_test_data(engine: AsyncEngine) -> None:
+    """Empty every table but the seeded ones. The append-only ledgers refuse TRUNCATE by
+    trigger; replica mode skips triggers for this one transaction (superuser only)."""
+    tables = ", ".join(
+        f'"{table.name}"' for table in metadata.sorted_tables if table.name not in SEEDED_TABLES
+    )
     async with engine.begin() as connection:
-        # Replica mode skips triggers: the append-only ledgers refuse TRUNCATE otherwise.
         await connection.execute(text("SET LOCAL session_replication_role = replica"))
         await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
 
@@ -176,9 +196,6 @@ async def committed_db(settings: Settings, engine: AsyncEngine) -> AsyncIterator
 def unique_code(prefix: str = "B") -> str:
     return f"{prefix}{uuid.uuid4().hex[:8].upper()}"
 
-
-# Tables whose rows come from migrations (data the service needs), kept by the cleanup.
-SEEDED_TABLES: set[str] = set()
 
 PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: Argon2 is slow on purpose

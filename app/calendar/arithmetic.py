@@ -168,6 +168,23 @@ class WorkingCalendar:
         index = bisect_right(self._working, start_ord) + amount - 1
         return self._day_at(index, start, amount)
 
+    def subtract_working_days(self, day: dt.date, amount: int) -> dt.date:
+        """The ``amount``-th working day before ``day`` (``day`` itself is not counted).
+
+        The inverse walk of :meth:`add_working_days`, used for warnings ("N working days before
+        the due date"). ``amount`` must be >= 0; 0 returns ``day`` unchanged.
+        """
+        if amount < 0:
+            raise ValueError(f"amount must be >= 0, got {amount}")
+        day_ord = _ordinal(day)
+        if amount == 0:
+            return day
+        # Working days strictly before ``day`` end at index bisect_left(day) - 1.
+        index = bisect_left(self._working, day_ord) - amount
+        if index < 0:
+            raise ValueError(f"{day} - {amount} working day(s) is before {SPAN_START}")
+        return dt.date.fromordinal(self._working[index])
+
     def add_calendar_days(
         self, start: dt.date, amount: int, *, roll_forward: bool = True
     ) -> dt.date:

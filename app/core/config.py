@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     idempotency_retention_hours: int = Field(default=48, ge=1)
     """How long a stored ``Idempotency-Key`` response is kept for replay."""
 
+    sweep_interval_seconds: float = Field(default=30.0, ge=0)
+    """How often the in-service sweeper records breaches and warnings; 0 disables it (e.g. when
+    ``contact-desk worker`` runs separately)."""
+
+    sweep_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    """Clocks marked per sweeper transaction (short transactions keep row locks brief)."""
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from app.access import models as _access_models  # noqa: F401
 from app.api import idempotency as _idempotency  # noqa: F401
+from app.calendar import models as _calendar_models  # noqa: F401
+from app.clocks import models as _clock_models  # noqa: F401
 from app.db.base import Base
 from app.org import models as _org_models  # noqa: F401
 

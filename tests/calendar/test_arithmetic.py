@@ -408,3 +408,44 @@ def test_mapping_and_iterable_inputs_agree_and_calendar_is_immutable() -> None:
         CN._working = None  # type: ignore[assignment]
     with pytest.raises(TypeError):
         CN.exceptions[D(2030, 1, 1)] = CalendarDay(D(2030, 1, 1), True, None, None)  # type: ignore[index]
+
+
+def naive_subtract_working_days(
+    status: Mapping[dt.date, bool], day: dt.date, amount: int
+) -> dt.date:
+    left = amount
+    while left > 0:
+        day -= ONE
+        if naive_is_working(status, day):
+            left -= 1
+    return day
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=cn_starts, amount=amounts)
+def test_cn_subtract_working_days_matches_naive(day: dt.date, amount: int) -> None:
+    assert CN.subtract_working_days(day, amount) == naive_subtract_working_days(
+        CN_STATUS, day, amount
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=cn_starts, amount=st.integers(min_value=1, max_value=60))
+def test_subtract_undoes_add_working_days(start: dt.date, amount: int) -> None:
+    due = CN.add_working_days(start, amount)
+    back = CN.subtract_working_days(due, amount)
+    # Walking back lands on start, or on the last working day before it when start is a rest day.
+    assert back <= start
+    assert CN.count_working_days(back + ONE, start) == 0
+
+
+def test_subtract_working_days_examples_and_limits() -> None:
+    # 2025-10-14 minus 3 working days: Oct 13, Oct 11 (make-up Saturday), Oct 10.
+    assert CN.subtract_working_days(D(2025, 10, 14), 3) == D(2025, 10, 10)
+    # Across National Day 2025 (Oct 1-8 off): Sep 30, Sep 29, then the make-up Sunday Sep 28.
+    assert CN.subtract_working_days(D(2025, 10, 9), 3) == D(2025, 9, 28)
+    assert CN.subtract_working_days(D(2025, 10, 4), 0) == D(2025, 10, 4)
+    with pytest.raises(ValueError, match="before"):
+        CN.subtract_working_days(SPAN_START, 1)
+    with pytest.raises(ValueError, match=">= 0"):
+        CN.subtract_working_days(D(2025, 10, 4), -1)

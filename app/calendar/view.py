@@ -1,0 +1,42 @@
+"""A calendar as the service uses it: working days, the time zone its dates live in, its version.
+
+Pure: built from database rows by the service, then used without I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from app.calendar.arithmetic import WorkingCalendar
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarView:
+    code: str
+    version: int
+    time_zone: ZoneInfo
+    days: WorkingCalendar
+
+    def local_date(self, instant: dt.datetime) -> dt.date:
+        """The date ``instant`` falls on in the calendar's time zone."""
+        if instant.tzinfo is None:
+            raise ValueError("instants must be timezone-aware")
+        return instant.astimezone(self.time_zone).date()
+
+    def end_of_day(self, day: dt.date) -> dt.datetime:
+        """24:00 local on ``day`` (= 00:00 local the next day), as a UTC instant.
+
+        A deadline "on" a date ends at midnight local time (Civil Code art. 203), so this is the
+        instant after which a clock due on ``day`` is late.
+        """
+        midnight = dt.datetime.combine(day + ONE_DAY, dt.time(0), tzinfo=self.time_zone)
+        return midnight.astimezone(dt.UTC)
+
+    def is_provisional(self, start_date: dt.date, due_date: dt.date) -> bool:
+        """True if the count from ``start_date`` (not counted) to ``due_date`` uses an unloaded
+        year."""
+        return self.days.is_provisional(start_date + ONE_DAY, due_date)
