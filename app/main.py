@@ -19,6 +19,7 @@ from app.api.problems import COMMON_PROBLEMS, Problem, install_problem_handlers
 from app.calendar.router import router as calendars_router
 from app.clocks import sweeper
 from app.clocks.router import router as rule_sets_router
+from app.complaints.router import router as complaints_router
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.db import migrate
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, run_lifespan: bool = True) -
     app.include_router(branches_router)
     app.include_router(calendars_router)
     app.include_router(rule_sets_router)
+    app.include_router(complaints_router)
     _register_problem_schema(app)
     return app
 

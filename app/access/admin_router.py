@@ -51,18 +51,25 @@ def _cursor(key: list[str] | None) -> str | None:
 
 
 @router.post(
-    "/users", status_code=201, response_model=UserCreated, operation_id="createUser",
-    summary="Create a user", responses={**AUTH_PROBLEMS, **problem_responses(409)},
-)  # fmt: skip
+    "/users",
+    status_code=201,
+    response_model=UserCreated,
+    operation_id="createUser",
+    summary="Create a user",
+    responses={**AUTH_PROBLEMS, **problem_responses(409)},
+)
 async def create_user(body: UserCreate, session: SessionDep, actor: UsersAdmin) -> UserCreated:
     user, generated = await service.create_user(session, actor, body)
     return UserCreated(**UserOut.model_validate(user).model_dump(), initial_password=generated)
 
 
 @router.get(
-    "/users", response_model=Page[UserOut], operation_id="listUsers", summary="List users",
+    "/users",
+    response_model=Page[UserOut],
+    operation_id="listUsers",
+    summary="List users",
     responses=AUTH_PROBLEMS,
-)  # fmt: skip
+)
 async def list_users(
     session: SessionDep,
     _: UsersAdmin,
@@ -72,17 +79,24 @@ async def list_users(
     active: bool | None = None,
 ) -> Page[UserOut]:
     rows = await repository.list_users(
-        session, limit=page.limit + 1, after=page.after(), branch_id=branch_id, role=role,
+        session,
+        limit=page.limit + 1,
+        after=page.after(),
+        branch_id=branch_id,
+        role=role,
         active=active,
-    )  # fmt: skip
+    )
     items, key = split_page(rows, page.limit)
     return Page[UserOut](items=[UserOut.model_validate(u) for u in items], next_cursor=_cursor(key))
 
 
 @router.get(
-    "/users/{user_id}", response_model=UserOut, operation_id="getUser", summary="Get a user",
+    "/users/{user_id}",
+    response_model=UserOut,
+    operation_id="getUser",
+    summary="Get a user",
     responses={**AUTH_PROBLEMS, **problem_responses(404)},
-)  # fmt: skip
+)
 async def get_user(
     user_id: uuid.UUID, session: SessionDep, _: UsersAdmin, response: Response
 ) -> UserOut:
@@ -92,10 +106,12 @@ async def get_user(
 
 
 @router.patch(
-    "/users/{user_id}", response_model=UserOut, operation_id="updateUser",
+    "/users/{user_id}",
+    response_model=UserOut,
+    operation_id="updateUser",
     summary="Change a user's role, branch, team, name, or disable it (needs If-Match)",
     responses={**AUTH_PROBLEMS, **problem_responses(404, 412, 428)},
-)  # fmt: skip
+)
 async def update_user(
     user_id: uuid.UUID,
     body: UserUpdate,
@@ -110,10 +126,12 @@ async def update_user(
 
 
 @router.post(
-    "/users/{user_id}/reset-password", response_model=PasswordResetOut,
-    operation_id="resetUserPassword", summary="Set or generate a new password",
+    "/users/{user_id}/reset-password",
+    response_model=PasswordResetOut,
+    operation_id="resetUserPassword",
+    summary="Set or generate a new password",
     responses={**AUTH_PROBLEMS, **problem_responses(404)},
-)  # fmt: skip
+)
 async def reset_password(
     user_id: uuid.UUID, body: PasswordReset, session: SessionDep, actor: UsersAdmin
 ) -> PasswordResetOut:
@@ -122,17 +140,24 @@ async def reset_password(
 
 
 @router.post(
-    "/teams", status_code=201, response_model=TeamOut, operation_id="createTeam",
-    summary="Create a team in a branch", responses={**AUTH_PROBLEMS, **problem_responses(409)},
-)  # fmt: skip
+    "/teams",
+    status_code=201,
+    response_model=TeamOut,
+    operation_id="createTeam",
+    summary="Create a team in a branch",
+    responses={**AUTH_PROBLEMS, **problem_responses(409)},
+)
 async def create_team(body: TeamCreate, session: SessionDep, actor: UsersAdmin) -> TeamOut:
     return TeamOut.model_validate(await service.create_team(session, actor, body))
 
 
 @router.get(
-    "/teams", response_model=Page[TeamOut], operation_id="listTeams", summary="List teams",
+    "/teams",
+    response_model=Page[TeamOut],
+    operation_id="listTeams",
+    summary="List teams",
     responses=AUTH_PROBLEMS,
-)  # fmt: skip
+)
 async def list_teams(
     session: SessionDep,
     _: Annotated[Principal, Depends(require(Permission.BRANCHES_READ))],
@@ -147,9 +172,12 @@ async def list_teams(
 
 
 @router.get(
-    "/teams/{team_id}", response_model=TeamOut, operation_id="getTeam", summary="Get a team",
+    "/teams/{team_id}",
+    response_model=TeamOut,
+    operation_id="getTeam",
+    summary="Get a team",
     responses={**AUTH_PROBLEMS, **problem_responses(404)},
-)  # fmt: skip
+)
 async def get_team(
     team_id: uuid.UUID,
     session: SessionDep,
@@ -162,10 +190,12 @@ async def get_team(
 
 
 @router.patch(
-    "/teams/{team_id}", response_model=TeamOut, operation_id="updateTeam",
+    "/teams/{team_id}",
+    response_model=TeamOut,
+    operation_id="updateTeam",
     summary="Rename a team (needs If-Match)",
     responses={**AUTH_PROBLEMS, **problem_responses(404, 412, 428)},
-)  # fmt: skip
+)
 async def update_team(
     team_id: uuid.UUID,
     body: TeamUpdate,
@@ -180,10 +210,13 @@ async def update_team(
 
 
 @router.post(
-    "/api-keys", status_code=201, response_model=ApiKeyCreated, operation_id="createApiKey",
+    "/api-keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    operation_id="createApiKey",
     summary="Create an API key for a machine client (the key is shown once)",
     responses=AUTH_PROBLEMS,
-)  # fmt: skip
+)
 async def create_api_key(
     request: Request, body: ApiKeyCreate, session: SessionDep, actor: KeysAdmin
 ) -> ApiKeyCreated:
@@ -192,9 +225,12 @@ async def create_api_key(
 
 
 @router.get(
-    "/api-keys", response_model=Page[ApiKeyOut], operation_id="listApiKeys",
-    summary="List API keys (never the keys themselves)", responses=AUTH_PROBLEMS,
-)  # fmt: skip
+    "/api-keys",
+    response_model=Page[ApiKeyOut],
+    operation_id="listApiKeys",
+    summary="List API keys (never the keys themselves)",
+    responses=AUTH_PROBLEMS,
+)
 async def list_api_keys(session: SessionDep, _: KeysAdmin, page: PageDep) -> Page[ApiKeyOut]:
     rows = await repository.list_api_keys(session, limit=page.limit + 1, after=page.after())
     items, key = split_page(rows, page.limit)
@@ -204,18 +240,23 @@ async def list_api_keys(session: SessionDep, _: KeysAdmin, page: PageDep) -> Pag
 
 
 @router.post(
-    "/api-keys/{key_id}/revoke", response_model=ApiKeyOut, operation_id="revokeApiKey",
+    "/api-keys/{key_id}/revoke",
+    response_model=ApiKeyOut,
+    operation_id="revokeApiKey",
     summary="Revoke an API key (refused from the next request on)",
     responses={**AUTH_PROBLEMS, **problem_responses(404)},
-)  # fmt: skip
+)
 async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, actor: KeysAdmin) -> ApiKeyOut:
     return ApiKeyOut.model_validate(await service.revoke_api_key(session, actor, key_id, utc_now()))
 
 
 @router.get(
-    "/audit-events", response_model=Page[AuditEventOut], operation_id="listAuditEvents",
-    summary="The audit log, newest first", responses=AUTH_PROBLEMS,
-)  # fmt: skip
+    "/audit-events",
+    response_model=Page[AuditEventOut],
+    operation_id="listAuditEvents",
+    summary="The audit log, newest first",
+    responses=AUTH_PROBLEMS,
+)
 async def list_audit_events(
     session: SessionDep,
     _: AuditReader,
@@ -229,9 +270,14 @@ async def list_audit_events(
     if after is not None and (len(after) != 1 or not isinstance(after[0], int)):
         raise InvalidCursor()
     rows = await repository.list_audit_events(
-        session, limit=page.limit + 1, before_id=after[0] if after else None, action=action,
-        target_kind=target_kind, target_id=target_id, actor=actor,
-    )  # fmt: skip
+        session,
+        limit=page.limit + 1,
+        before_id=after[0] if after else None,
+        action=action,
+        target_kind=target_kind,
+        target_id=target_id,
+        actor=actor,
+    )
     items = rows[: page.limit]
     next_cursor = encode_cursor([items[-1].id]) if len(rows) > page.limit else None
     return Page[AuditEventOut](

@@ -56,8 +56,14 @@ async def ensure_first_admin(
         )
         session.add(admin)
         await session.flush()
-        await audit.record(session, "system:bootstrap", "user.created", target_kind="user",
-                           target_id=admin.id, role="admin")  # fmt: skip
+        await audit.record(
+            session,
+            "system:bootstrap",
+            "user.created",
+            target_kind="user",
+            target_id=admin.id,
+            role="admin",
+        )
         await session.commit()
     if generated is not None:
         # Printed, not logged: shown once on the console, never kept in log files.

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import api_keys, tokens
 from app.access.models import ApiKey, RolePermission, User
 from app.access.permissions import Permission
+from app.access.pii import FieldCipher, PiiCodec
 from app.access.principal import Principal
 from app.access.ratelimit import RateLimiter
 from app.access.secrets import KeyMaterial, load_key_material
@@ -42,6 +43,16 @@ async def key_material(request: Request) -> KeyMaterial:
             cached = await load_key_material(session, request.app.state.settings)
         request.app.state.keys = cached
     return cached
+
+
+async def pii_codec(request: Request) -> PiiCodec:
+    """The process's codec for personal numbers (encryption keys and lookup hash key)."""
+    codec: PiiCodec | None = getattr(request.app.state, "pii_codec", None)
+    if codec is None:
+        keys = await key_material(request)
+        codec = PiiCodec(FieldCipher(keys.pii_keys), keys.pii_hash_key)
+        request.app.state.pii_codec = codec
+    return codec
 
 
 async def _role_permissions(request: Request, session: AsyncSession, role: str) -> frozenset[str]:

@@ -73,3 +73,27 @@ def lookup_hash(hash_key: bytes, normalised_value: str, *, purpose: str) -> str:
     """A keyed hash for exact-match lookups: equal inputs give equal hashes, nothing more."""
     message = f"{purpose}\x1f{normalised_value}".encode()
     return hmac.new(hash_key, message, hashlib.sha256).hexdigest()
+
+
+class PiiCodec:
+    """Everything a feature needs to store and show personal numbers, keyed once per process."""
+
+    PHONE = "phone"
+    ID_NUMBER = "id_number"
+
+    def __init__(self, cipher: FieldCipher, hash_key: bytes) -> None:
+        self.cipher = cipher
+        self._hash_key = hash_key
+
+    def seal(self, value: str, *, purpose: str) -> str:
+        return self.cipher.encrypt(value, purpose=purpose)
+
+    def open(self, token: str, *, purpose: str) -> str:
+        return self.cipher.decrypt(token, purpose=purpose)
+
+    def lookup(self, normalised: str, *, purpose: str) -> str:
+        return lookup_hash(self._hash_key, normalised, purpose=purpose)
+
+    def id_lookup(self, id_number: str) -> str:
+        # ID numbers end in a check character that may be written x or X.
+        return self.lookup(id_number.strip().upper(), purpose=self.ID_NUMBER)

@@ -126,9 +126,14 @@ async def create_user(
         raise AlreadyExists(f"User name {data.username} is taken.", field="username") from exc
     await session.refresh(user)
     await audit.record(
-        session, actor, "user.created", target_kind="user", target_id=user.id,
-        role=user.role, branch_id=str(user.branch_id),
-    )  # fmt: skip
+        session,
+        actor,
+        "user.created",
+        target_kind="user",
+        target_id=user.id,
+        role=user.role,
+        branch_id=str(user.branch_id),
+    )
     return user, generated
 
 
@@ -174,9 +179,13 @@ async def update_user(
     if user is None:
         raise await _stale_or_missing(session, User, user_id)
     await audit.record(
-        session, actor, "user.updated", target_kind="user", target_id=user_id,
+        session,
+        actor,
+        "user.updated",
+        target_kind="user",
+        target_id=user_id,
         changes={k: str(v) for k, v in changes.items()},
-    )  # fmt: skip
+    )
     return user
 
 
@@ -188,9 +197,12 @@ async def reset_password(
     password = data.password.get_secret_value() if data.password else generated
     assert password is not None
     await repository.versioned_update(
-        session, User, user.id, expected_version=None,
+        session,
+        User,
+        user.id,
+        expected_version=None,
         changes={"password_hash": hash_password(password)},
-    )  # fmt: skip
+    )
     await audit.record(session, actor, "user.password_reset", target_kind="user", target_id=user_id)
     return generated
 

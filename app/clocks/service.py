@@ -317,6 +317,11 @@ async def cancel(
     return await _save(session, clock, event, now)
 
 
+async def definition(session: AsyncSession, rule_set_version: int, name: str) -> ClockDefinition:
+    """The terms of clock ``name`` in a rule-set version (for rules checked without a clock)."""
+    return await _definition(session, rule_set_version, name)
+
+
 async def get_clock(session: AsyncSession, clock_id: uuid.UUID) -> Clock:
     clock = await repository.get_clock(session, clock_id)
     if clock is None:

@@ -55,9 +55,13 @@ async def update_branch(
     )
     if branch is not None:
         await audit.record(
-            session, actor, "branch.updated", target_kind="branch", target_id=branch_id,
+            session,
+            actor,
+            "branch.updated",
+            target_kind="branch",
+            target_id=branch_id,
             changes={k: str(v) for k, v in changes.items()},
-        )  # fmt: skip
+        )
         return branch
     current = await repository.get_branch(session, branch_id)
     if current is None:

@@ -65,9 +65,14 @@ async def test_an_extension_re_arms_a_given_warning(session: AsyncSession) -> No
     assert clock.warn_at is not None
     await warn_batch(session, clock.warn_at, batch=100)
     extended = await service.extend(
-        session, clock.id, amount=30, reason="complex", approver="u:boss",
-        now=clock.warn_at + HOUR, actor=ACTOR,
-    )  # fmt: skip
+        session,
+        clock.id,
+        amount=30,
+        reason="complex",
+        approver="u:boss",
+        now=clock.warn_at + HOUR,
+        actor=ACTOR,
+    )
     assert extended.warned_at is None
     assert extended.warn_at is not None
     assert await warn_batch(session, extended.warn_at, batch=100) == 1

@@ -1,0 +1,34 @@
+"""Phone numbers in one form: E.164, with China as the default region.
+
+``+86 138 0013 8000``, ``138-0013-8000`` and ``008613800138000`` are one number.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+DEFAULT_REGION = "CN"
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def normalise_phone(raw: str) -> str:
+    """The E.164 form of ``raw`` (``+8613800138000``); ``InvalidPhone`` if it is no number."""
+    text = raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]  # the international prefix dialled from China
+    try:
+        parsed = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"not a phone number: {exc}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhone("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_digits(e164: str) -> str:
+    """The digits a person in China would dial (``13800138000``), for masking and reading."""
+    parsed = phonenumbers.parse(e164, DEFAULT_REGION)
+    return str(parsed.national_number)
