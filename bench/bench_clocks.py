@@ -171,10 +171,10 @@ async def bench_queries(
             assert len(rows) == 50
         plans = []
         for sql in (
-            "SELECT id FROM clocks WHERE breached_at IS NOT NULL AND breached_at >= now() - "
+            "SELECT * FROM clocks WHERE breached_at IS NOT NULL AND breached_at >= now() - "
             "interval '30 days' AND breached_at < now() - interval '23 days' "
             "ORDER BY breached_at, id LIMIT 50",
-            "SELECT id FROM clocks WHERE stopped_at IS NULL AND breached_at IS NULL AND "
+            "SELECT * FROM clocks WHERE stopped_at IS NULL AND breached_at IS NULL AND "
             "paused_since IS NULL AND due_at >= now() AND due_at < now() + interval '3 days' "
             "ORDER BY due_at, id LIMIT 50",
         ):
