@@ -6,7 +6,8 @@ Pure: built from database rows by the service, then used without I/O.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from app.calendar.arithmetic import WorkingCalendar
@@ -20,6 +21,17 @@ class CalendarView:
     version: int
     time_zone: ZoneInfo
     days: WorkingCalendar
+    # The run of consecutive official years ending at the latest one: a count inside it is
+    # known not to be provisional without a search (most counts are).
+    _settled: tuple[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        years = self.days.official_years
+        last = max(years, default=0)
+        first = last
+        while first - 1 in years:
+            first -= 1
+        object.__setattr__(self, "_settled", (first, last))
 
     def local_date(self, instant: dt.datetime) -> dt.date:
         """The date ``instant`` falls on in the calendar's time zone."""
@@ -33,10 +45,20 @@ class CalendarView:
         A deadline "on" a date ends at midnight local time (Civil Code art. 203), so this is the
         instant after which a clock due on ``day`` is late.
         """
-        midnight = dt.datetime.combine(day + ONE_DAY, dt.time(0), tzinfo=self.time_zone)
-        return midnight.astimezone(dt.UTC)
+        return _end_of_day(day, self.time_zone)
 
     def is_provisional(self, start_date: dt.date, due_date: dt.date) -> bool:
         """True if the count from ``start_date`` (not counted) to ``due_date`` uses an unloaded
         year."""
+        first, last = self._settled
+        if first <= start_date.year and due_date.year <= last:
+            return False
         return self.days.is_provisional(start_date + ONE_DAY, due_date)
+
+
+# Zone conversion is most of the cost of a due-date computation, and deadlines fall on a few
+# thousand distinct dates, so the conversion is memoised (it is a pure function of its inputs).
+@lru_cache(maxsize=65_536)
+def _end_of_day(day: dt.date, time_zone: ZoneInfo) -> dt.datetime:
+    midnight = dt.datetime.combine(day + ONE_DAY, dt.time(0), tzinfo=time_zone)
+    return midnight.astimezone(dt.UTC)

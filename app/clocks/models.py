@@ -86,10 +86,12 @@ class Clock(TimestampsMixin, Base):
         CheckConstraint("(stopped_at IS NULL) = (outcome IS NULL)", name="stopped_has_outcome"),
         CheckConstraint("stopped_at IS NULL OR paused_since IS NULL", name="stopped_is_not_paused"),
         CheckConstraint("version >= 1", name="version_positive"),
-        # Supervisors' queries and the sweeper: running, unbreached clocks by due instant.
+        # Supervisors' queries and the sweeper: running, unbreached clocks by due instant. The id
+        # makes "ORDER BY due_at, id LIMIT n" (keyset pages) a plain index scan.
         Index(
             "ix_clocks_due_at_running",
             "due_at",
+            "id",
             postgresql_where=text(
                 "stopped_at IS NULL AND breached_at IS NULL AND paused_since IS NULL"
             ),
@@ -105,6 +107,7 @@ class Clock(TimestampsMixin, Base):
         Index(
             "ix_clocks_breached_at",
             "breached_at",
+            "id",
             postgresql_where=text("breached_at IS NOT NULL"),
         ),
         Index("ix_clocks_subject", "subject_kind", "subject_id"),

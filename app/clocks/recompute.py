@@ -30,10 +30,7 @@ async def recompute_for_calendar_change(
     rules = await repository.definitions_for(
         session, {(c.rule_set_version, c.name) for c in clocks}
     )
-    views = {
-        code: await calendar_service.get_view(session, code)
-        for code in {c.calendar_code for c in clocks}
-    }
+    views = {code: await calendar_service.get_view(session, code) for code in change.versions}
     events: list[ClockEvent] = []
     for clock in clocks:
         view, old_due_at = views[clock.calendar_code], clock.due_at

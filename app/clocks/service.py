@@ -97,6 +97,31 @@ def _initial_amount(rule: ClockDefinition, start_date: dt.date, due_date: dt.dat
     return (due_date - start_date).days
 
 
+def _new_clock(
+    rule: ClockDefinition,
+    subject: Subject,
+    view: CalendarView,
+    started_at: dt.datetime,
+    due_date: dt.date | None,
+) -> Clock:
+    start_date = view.local_date(started_at)
+    return Clock(
+        id=uuid.uuid4(),
+        subject_kind=subject.kind.value,
+        subject_id=subject.id,
+        name=rule.name,
+        rule_set_version=rule.rule_set_version,
+        unit=rule.unit,
+        amount=_initial_amount(rule, start_date, due_date),
+        roll_forward=rule.roll_forward,
+        calendar_code=view.code,
+        started_at=started_at,
+        start_date=start_date,
+        paused_units=0,
+        version=1,
+    )
+
+
 async def start(
     session: AsyncSession,
     *,
@@ -120,25 +145,10 @@ async def start(
             f"Clock '{definition}' runs on a {rule.subject_kind}, not a {subject.kind}."
         )
     view = await calendar_service.get_view(session, calendar_code, lock=True)
-    start_date = view.local_date(started_at)
-    clock = Clock(
-        id=uuid.uuid4(),
-        subject_kind=subject.kind.value,
-        subject_id=subject.id,
-        name=rule.name,
-        rule_set_version=rule.rule_set_version,
-        unit=rule.unit,
-        amount=_initial_amount(rule, start_date, due_date),
-        roll_forward=rule.roll_forward,
-        calendar_code=calendar_code,
-        started_at=started_at,
-        start_date=start_date,
-        paused_units=0,
-        version=1,
-    )
+    clock = _new_clock(rule, subject, view, started_at, due_date)
     ledger.refresh_due(clock, view, rule.warning_lead_working_days, now)
     await repository.add_clock(session, clock)
-    data = {"amount": clock.amount, "unit": clock.unit, "start_date": start_date.isoformat()}
+    data = {"amount": clock.amount, "unit": clock.unit, "start_date": clock.start_date.isoformat()}
     event = ledger.new_event(
         clock,
         EventKind.STARTED,

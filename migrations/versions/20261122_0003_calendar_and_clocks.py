@@ -248,14 +248,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_clocks_breached_at",
         "clocks",
-        ["breached_at"],
+        ["breached_at", "id"],
         unique=False,
         postgresql_where=sa.text("breached_at IS NOT NULL"),
     )
     op.create_index(
         "ix_clocks_due_at_running",
         "clocks",
-        ["due_at"],
+        ["due_at", "id"],
         unique=False,
         postgresql_where=sa.text(
             "stopped_at IS NULL AND breached_at IS NULL AND paused_since IS NULL"

@@ -8,6 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.calendar.arithmetic import WorkingCalendar
+from app.calendar.official_data import load_official_cn
+from app.calendar.view import CalendarView
 from app.clocks.due import Terms, compute_due, outcome_is_late, paused_span, warn_at
 from app.clocks.states import Unit
 from tests.clocks.helpers import CN_VIEW, local
@@ -191,3 +194,28 @@ def test_not_provisional_inside_the_loaded_years(
 ) -> None:
     due = compute_due(CN_VIEW, terms(unit, amount, started))
     assert due.provisional is (due.due_date.year >= 2027)
+
+
+GAPPY = CalendarView(
+    code="GAP",
+    version=1,
+    time_zone=CN_VIEW.time_zone,
+    days=WorkingCalendar(
+        [d for d in load_official_cn().days if d.date.year != 2021],
+        [y for y in range(2004, 2027) if y != 2021],
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    start=st.dates(D(2000, 1, 1), D(2030, 12, 31)),
+    days=st.integers(min_value=-3, max_value=800),
+    view=st.sampled_from([CN_VIEW, GAPPY]),
+)
+def test_provisional_shortcut_agrees_with_the_search(
+    start: dt.date, days: int, view: CalendarView
+) -> None:
+    due = start + dt.timedelta(days=days)
+    expected = view.days.is_provisional(start + dt.timedelta(days=1), due)
+    assert view.is_provisional(start, due) is expected

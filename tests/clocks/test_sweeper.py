@@ -15,8 +15,9 @@ from app.cli import main
 from app.clocks import service, sweeper
 from app.clocks.sweeper import breach_batch, sweep, warn_batch
 from app.core.clock import frozen_at
-from app.core.config import get_settings
+from app.core.config import Environment, Settings, get_settings
 from app.db.session import make_session_factory
+from app.main import create_app, lifespan
 from tests.clocks.helpers import ACTOR, count_events, event_kinds, local, start_clock
 from tests.conftest import truncate_test_data
 
@@ -200,3 +201,42 @@ async def test_worker_command_sweeps_once(
         get_settings.cache_clear()
     assert "3 breached" in capsys.readouterr().out
     assert await breached_per_clock(committed) == [1, 1, 1]
+
+
+def _service_settings(database_url: str, interval: float) -> Settings:
+    return Settings(
+        environment=Environment.TEST,
+        database_url=database_url,
+        migrate_on_start=False,
+        sweep_interval_seconds=interval,
+    )
+
+
+async def test_the_service_sweeps_in_the_background(
+    committed: async_sessionmaker[AsyncSession],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await insert_overdue(committed, 2, local(2025, 10, 14))
+    swept = asyncio.Event()
+    real_sweep = sweeper.sweep
+
+    async def sweep_and_signal(*args: Any, **kwargs: Any) -> sweeper.SweepResult:
+        result = await real_sweep(*args, **kwargs)
+        if result.breached:
+            swept.set()
+        return result
+
+    monkeypatch.setattr(sweeper, "sweep", sweep_and_signal)
+    app = create_app(_service_settings(database_url, 0.05))
+    async with lifespan(app):
+        # A guard against hanging forever if the task never starts, not a timing assertion.
+        await asyncio.wait_for(swept.wait(), timeout=120)
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "clock-sweeper"]
+    assert await breached_per_clock(committed) == [1, 1]
+
+
+async def test_interval_zero_disables_the_background_sweeper(database_url: str) -> None:
+    app = create_app(_service_settings(database_url, 0))
+    async with lifespan(app):
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == "clock-sweeper"]
