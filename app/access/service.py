@@ -170,8 +170,11 @@ async def update_user(
     if nulls:
         raise InvalidInput(f"{', '.join(nulls)} cannot be null.", field=nulls[0])
     current = await get_user(session, user_id)
+    # Against the team the user will have, so a move to another branch cannot keep the old team.
     await _check_branch_and_team(
-        session, changes.get("branch_id", current.branch_id), changes.get("team_id")
+        session,
+        changes.get("branch_id", current.branch_id),
+        changes.get("team_id", current.team_id),
     )
     user = await repository.versioned_update(
         session, User, user_id, expected_version=_version(expected), changes=changes

@@ -102,6 +102,35 @@ async def test_team_of_another_branch_is_422(
     assert_problem(response, 422, "invalid_input")
 
 
+async def test_moving_a_user_keeps_team_and_branch_consistent(
+    client: AsyncClient,
+    admin: Actor,
+    branch: Branch,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    team = await client.post(
+        "/v1/teams",
+        json={"branch_id": str(branch.id), "code": "T1", "name": "一组"},
+        headers=admin.headers,
+    )
+    user = (await create_user(client, admin, branch, "move.me", team_id=team.json()["id"])).json()
+    elsewhere = await add_branch(session_factory)
+    url = f"/v1/users/{user['id']}"
+
+    keeps_old_team = await client.patch(
+        url, json={"branch_id": str(elsewhere.id)}, headers={**admin.headers, "If-Match": '"v1"'}
+    )
+    assert_problem(keeps_old_team, 422, "invalid_input")
+
+    moved = await client.patch(
+        url,
+        json={"branch_id": str(elsewhere.id), "team_id": None},
+        headers={**admin.headers, "If-Match": '"v1"'},
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["branch_id"], moved.json()["team_id"]) == (str(elsewhere.id), None)
+
+
 async def test_list_filters_and_pages(
     client: AsyncClient,
     admin: Actor,
