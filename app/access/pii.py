@@ -20,7 +20,9 @@ _FORMAT_VERSION = "v1"
 def mask_phone(phone: str) -> str:
     """``13800138000`` → ``138****8000``; short numbers keep only their last two digits."""
     digits = re.sub(r"\D", "", phone)
-    if len(digits) >= 7:
+    # First three and last four only when at least four digits stay hidden: for a 7- or 8-digit
+    # local number that rule would show all or nearly all of it.
+    if len(digits) >= 11:
         return digits[:3] + "****" + digits[-4:]
     return "*" * max(len(digits) - 2, 0) + digits[-2:]
 

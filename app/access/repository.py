@@ -126,6 +126,9 @@ async def record_login_failure(
             set_={"failures": LoginThrottle.failures + 1, "last_failure_at": now},
         )
         .returning(LoginThrottle)
+        # The caller has usually loaded this row already (to check the lock): without this the
+        # identity map hands back that stale object and the new count is never seen.
+        .execution_options(populate_existing=True)
     )
     assert row is not None
     if row.failures >= lock_after:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.models import LocalSecret
-from app.core.config import Settings
+from app.core.config import Settings, parse_pii_keys
 
 
 @dataclass(frozen=True)
@@ -21,19 +21,6 @@ class KeyMaterial:
     pii_keys: tuple[tuple[str, bytes], ...]
     """(key id, 32-byte AES key); the first encrypts, all decrypt."""
     pii_hash_key: bytes
-
-
-def parse_pii_keys(spec: str) -> tuple[tuple[str, bytes], ...]:
-    keys: list[tuple[str, bytes]] = []
-    for part in spec.split(","):
-        key_id, _, encoded = part.strip().partition(":")
-        raw = base64.b64decode(encoded)
-        if not key_id or len(raw) != 32:
-            raise ValueError("each PII key must be 'id:<base64 of 32 bytes>'")
-        keys.append((key_id, raw))
-    if not keys:
-        raise ValueError("at least one PII key is needed")
-    return tuple(keys)
 
 
 async def _local(session: AsyncSession, name: str, make: str) -> str:

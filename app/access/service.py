@@ -158,6 +158,10 @@ async def _stale_or_missing(session: AsyncSession, model: Any, row_id: uuid.UUID
     )
 
 
+# Only team_id may be cleared with null; the rest are NOT NULL columns (null would be a 500).
+_USER_NOT_NULL = ("display_name", "role", "branch_id", "active")
+
+
 async def update_user(
     session: AsyncSession,
     actor: Principal,
@@ -167,11 +171,15 @@ async def update_user(
     expected: ExpectedVersion,
 ) -> User:
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("branch_id", 0) is None or changes.get("active", 0) is None:
-        raise InvalidInput("branch_id and active cannot be null.")
+    nulls = [name for name in _USER_NOT_NULL if name in changes and changes[name] is None]
+    if nulls:
+        raise InvalidInput(f"{', '.join(nulls)} cannot be null.", field=nulls[0])
     current = await get_user(session, user_id)
+    # Against the team the user will have, so a move to another branch cannot keep the old team.
     await _check_branch_and_team(
-        session, changes.get("branch_id", current.branch_id), changes.get("team_id")
+        session,
+        changes.get("branch_id", current.branch_id),
+        changes.get("team_id", current.team_id),
     )
     user = await repository.versioned_update(
         session, User, user_id, expected_version=_version(expected), changes=changes

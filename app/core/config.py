@@ -6,6 +6,8 @@ tool already knows that name.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -24,11 +26,29 @@ class Environment(StrEnum):
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "xxx", "todo"}
 
 
+def parse_pii_keys(spec: str) -> tuple[tuple[str, bytes], ...]:
+    """``id:base64[,id:base64…]`` → (key id, 32-byte AES key) pairs; the first encrypts."""
+    keys: list[tuple[str, bytes]] = []
+    for part in spec.split(","):
+        key_id, _, encoded = part.strip().partition(":")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raw = b""
+        if not key_id or len(raw) != 32:
+            raise ValueError("each PII key must be 'id:<base64 of 32 bytes>'")
+        keys.append((key_id, raw))
+    return tuple(keys)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONTACT_DESK_",
         extra="forbid",
         frozen=True,
+        # A refused configuration is printed at start-up: without this the error would quote
+        # the given values, secrets included.
+        hide_input_in_errors=True,
     )
 
     environment: Environment = Environment.DEVELOPMENT
@@ -114,6 +134,14 @@ class Settings(BaseSettings):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("DATABASE_URL must be a postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("pii_keys")
+    @classmethod
+    def _pii_keys_well_formed(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked at start-up: a malformed value would otherwise fail every authenticated request.
+        if value is not None:
+            parse_pii_keys(value.get_secret_value())
         return value
 
     @model_validator(mode="after")

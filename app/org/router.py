@@ -68,10 +68,15 @@ async def create_branch(
 
 
 @router.get(
-    "", response_model=Page[BranchOut], operation_id="listBranches", summary="List branches"
+    "",
+    response_model=Page[BranchOut],
+    operation_id="listBranches",
+    summary="List branches",
+    responses=AUTH_PROBLEMS,
 )
 async def list_branches(
     session: SessionDep,
+    _: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     active: Annotated[bool | None, Query(description="Only active (or inactive) branches.")] = None,
 ) -> Page[BranchOut]:
