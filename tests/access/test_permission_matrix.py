@@ -50,6 +50,42 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/branches"): "branches:read",
     ("GET", "/v1/branches/{branch_id}"): "branches:read",
     ("PATCH", "/v1/branches/{branch_id}"): "branches:write",
+    ("GET", "/v1/calendars/{code}"): "calendar:read",
+    ("GET", "/v1/calendars/{code}/days"): "calendar:read",
+    ("GET", "/v1/calendars/{code}/due-date"): "calendar:read",
+    ("GET", "/v1/calendars/{code}/working-days"): "calendar:read",
+    ("GET", "/v1/calendars/{code}/years/{year}"): "calendar:read",
+    ("PUT", "/v1/calendars/{code}/years/{year}"): "calendar:write",
+    ("GET", "/v1/rule-sets"): "rules:read",
+    ("GET", "/v1/rule-sets/{version}"): "rules:read",
+    ("POST", "/v1/rule-sets"): "rules:write",
+    ("POST", "/v1/complaints"): "tickets:write",
+    ("GET", "/v1/complaints"): "tickets:read",
+    ("GET", "/v1/complaints/causes"): "tickets:read",
+    ("GET", "/v1/complaints/{complaint_id}"): "tickets:read",
+    ("GET", "/v1/complaints/{complaint_id}/actions"): "tickets:read",
+    ("GET", "/v1/complaints/{complaint_id}/timeline"): "tickets:read",
+    **{
+        ("POST", f"/v1/complaints/{{complaint_id}}/{action}"): "tickets:write"
+        for action in (
+            "request-materials",
+            "receive-materials",
+            "accept",
+            "reject",
+            "transfer",
+            "merge",
+            "extend",
+            "pause",
+            "resume",
+            "decide",
+            "notify",
+            "withdraw",
+            "request-review",
+            "decide-review",
+            "close",
+            "assign",
+        )
+    },
 }
 
 USER_ROLES = ("agent", "supervisor", "quality_inspector", "admin")
