@@ -88,6 +88,29 @@ async def get_view(session: AsyncSession, code: str, *, lock: bool = False) -> C
     calendar row for the rest of the transaction, so a concurrent year load cannot commit in
     between and miss the clock this transaction is writing.
     """
+    memo = _transaction_memo(session)
+    remembered = memo.get(code)
+    if remembered is not None and (remembered[0] or not lock):
+        return remembered[1]
+    view = await _fresh_view(session, code, lock=lock)
+    memo[code] = (lock, view)
+    return view
+
+
+def _transaction_memo(session: AsyncSession) -> dict[str, tuple[bool, CalendarView]]:
+    """Views already read in this transaction: a second clock in the same request needs neither
+    the read nor the lock again (a FOR SHARE lock lasts until the transaction ends)."""
+    transaction = session.sync_session.get_transaction()
+    key = id(transaction)
+    held = session.info.get("calendar_views")
+    if held is None or held[0] != key:
+        held = (key, {})
+        session.info["calendar_views"] = held
+    memo: dict[str, tuple[bool, CalendarView]] = held[1]
+    return memo
+
+
+async def _fresh_view(session: AsyncSession, code: str, *, lock: bool) -> CalendarView:
     stamp = await repository.calendar_stamp(session, code, share_lock=lock)
     if stamp is None:
         raise NotFound(f"Calendar {code} does not exist.")
@@ -222,6 +245,9 @@ async def load_year(
     if calendar.parent_code is not None:
         await _check_root_has_year(session, code, year)
     versions = await repository.bump_versions(session, code)
+    memo = _transaction_memo(session)
+    for changed in versions:  # this calendar and the regional ones that inherit it
+        memo.pop(changed, None)
     current = await repository.get_year(session, code, year, for_update=True)
     if expected_version is not None and (current is None or current.version != expected_version):
         shown = f'"v{current.version}"' if current is not None else None

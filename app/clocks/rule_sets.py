@@ -4,6 +4,7 @@ started under version N stays explainable by version N forever."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,6 +102,21 @@ async def list_rule_sets(
         for row in rows[:limit]
     ]
     return page, (rows[limit - 1].version if len(rows) > limit else None)
+
+
+_IN_FORCE_TTL_SECONDS = 30.0
+_in_force: dict[dt.date, tuple[float, int]] = {}
+
+
+async def version_in_force(session: AsyncSession, on_date: dt.date) -> int:
+    """The version number in force on ``on_date``, cached for 30 s: a version added for today
+    is picked up within that, and tickets keep the version they were opened under anyway."""
+    cached = _in_force.get(on_date)
+    if cached is not None and time.monotonic() - cached[0] < _IN_FORCE_TTL_SECONDS:
+        return cached[1]
+    version = (await current_rule_set(session, on_date)).version
+    _in_force[on_date] = (time.monotonic(), version)
+    return version
 
 
 async def current_rule_set(session: AsyncSession, on_date: dt.date) -> RuleSet:

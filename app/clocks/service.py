@@ -20,7 +20,7 @@ from app.calendar import service as calendar_service
 from app.calendar.view import CalendarView
 from app.clocks import ledger, repository
 from app.clocks.due import outcome_is_late, paused_span
-from app.clocks.models import Clock, ClockDefinition, ClockEvent
+from app.clocks.models import Clock, ClockEvent
 from app.clocks.states import (
     Action,
     EventKind,
@@ -56,11 +56,43 @@ async def _save(session: AsyncSession, clock: Clock, event: ClockEvent, now: dt.
     return clock
 
 
-async def _definition(session: AsyncSession, version: int, name: str) -> ClockDefinition:
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """A clock definition's terms. A rule-set version is never edited once it exists, so its
+    terms are read once per process (a version only becomes visible here once committed)."""
+
+    rule_set_version: int
+    name: str
+    subject_kind: str
+    amount: int
+    unit: str
+    roll_forward: bool
+    warning_lead_working_days: int
+    extensions: tuple[int, ...]
+
+
+_terms: dict[tuple[int, str], Terms] = {}
+
+
+async def _definition(session: AsyncSession, version: int, name: str) -> Terms:
+    cached = _terms.get((version, name))
+    if cached is not None:
+        return cached
     rule = await repository.get_definition(session, version, name)
     if rule is None:
         raise NotFound(f"Rule set {version} has no clock definition '{name}'.")
-    return rule
+    terms = Terms(
+        rule_set_version=rule.rule_set_version,
+        name=rule.name,
+        subject_kind=rule.subject_kind,
+        amount=rule.amount,
+        unit=rule.unit,
+        roll_forward=rule.roll_forward,
+        warning_lead_working_days=rule.warning_lead_working_days,
+        extensions=tuple(rule.extensions or ()),
+    )
+    _terms[(version, name)] = terms
+    return terms
 
 
 async def _lock(session: AsyncSession, clock_id: uuid.UUID) -> tuple[Clock, CalendarView]:
@@ -79,7 +111,7 @@ def _check(clock: Clock, action: Action) -> None:
     check_allowed(state, action)
 
 
-def _initial_amount(rule: ClockDefinition, start_date: dt.date, due_date: dt.date | None) -> int:
+def _initial_amount(rule: Terms, start_date: dt.date, due_date: dt.date | None) -> int:
     """The definition's amount, or for an amount-0 definition (C11: the regulator's reply-by
     date) the calendar days from the start date to the given due date."""
     if rule.amount > 0:
@@ -98,7 +130,7 @@ def _initial_amount(rule: ClockDefinition, start_date: dt.date, due_date: dt.dat
 
 
 def _new_clock(
-    rule: ClockDefinition,
+    rule: Terms,
     subject: Subject,
     view: CalendarView,
     started_at: dt.datetime,
@@ -327,7 +359,7 @@ async def cancel(
     return await _save(session, clock, event, now)
 
 
-async def definition(session: AsyncSession, rule_set_version: int, name: str) -> ClockDefinition:
+async def definition(session: AsyncSession, rule_set_version: int, name: str) -> Terms:
     """The terms of clock ``name`` in a rule-set version (for rules checked without a clock)."""
     return await _definition(session, rule_set_version, name)
 

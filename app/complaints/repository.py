@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,11 +26,20 @@ async def next_number(session: AsyncSession, on: date) -> str:
     return f"TS{on:%Y%m%d}{int(value or 0):06d}"
 
 
+_CAUSES_TTL_SECONDS = 60.0
+_active_causes: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
 async def cause_exists(session: AsyncSession, code: str) -> bool:
-    found = await session.scalar(
-        select(ComplaintCause.code).where(ComplaintCause.code == code, ComplaintCause.active)
-    )
-    return found is not None
+    """Whether ``code`` is an active cause. The list is data that changes rarely: it is read at
+    most once a minute per process (a cause added now is accepted within that)."""
+    global _active_causes
+    loaded_at, codes = _active_causes
+    if code in codes and time.monotonic() - loaded_at < _CAUSES_TTL_SECONDS:
+        return True
+    rows = await session.scalars(select(ComplaintCause.code).where(ComplaintCause.active))
+    _active_causes = (time.monotonic(), frozenset(rows.all()))
+    return code in _active_causes[1]
 
 
 async def get(

@@ -76,8 +76,9 @@ async def register(
     idempotency_key: Annotated[str | None, Depends(idempotency_key_header)],
 ) -> JSONResponse:
     async def perform() -> StoredResponse:
-        complaint = await service.register(session, principal, codec, body, now=utc_now())
-        out = await service.view(session, principal, codec, complaint)
+        registered = await service.register(session, principal, codec, body, now=utc_now())
+        complaint = registered.complaint
+        out = service.view_registered(codec, registered)
         headers = {"Location": f"/v1/complaints/{complaint.id}", "ETag": f'"v{complaint.version}"'}
         return StoredResponse(201, out.model_dump(mode="json"), headers)
 

@@ -6,6 +6,7 @@ The transitions live in ``transitions.py``; both go through ``repository`` for e
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +15,11 @@ from app.access import audit
 from app.access.permissions import Permission
 from app.access.pii import PiiCodec, mask_id_number, mask_name, mask_phone
 from app.access.principal import Principal
-from app.clocks.rule_sets import current_rule_set
+from app.clocks.models import Clock
+from app.clocks.rule_sets import version_in_force
 from app.clocks.states import state_of
 from app.complaints import deadlines, repository, states
-from app.complaints.models import ComplainantPhone, Complaint
+from app.complaints.models import ComplainantPhone, Complaint, ComplaintNotice
 from app.complaints.schemas import (
     AllowedAction,
     ClockOut,
@@ -62,6 +64,15 @@ def _check_received_at(data: ComplaintCreate, now: datetime) -> datetime:
     return received_at
 
 
+@dataclass(frozen=True)
+class Registered:
+    """A new complaint with what its first view needs, so nothing is read back."""
+
+    complaint: Complaint
+    phones: list[str]
+    clocks: list[Clock]
+
+
 async def register(
     session: AsyncSession,
     principal: Principal,
@@ -69,7 +80,7 @@ async def register(
     data: ComplaintCreate,
     *,
     now: datetime,
-) -> Complaint:
+) -> Registered:
     """Register a complaint (rule C1) and start its clocks from the true receipt time."""
     received_at = _check_received_at(data, now)
     branch_id = data.branch_id or principal.branch_id
@@ -81,10 +92,13 @@ async def register(
         raise InvalidInput(f"Unknown cause code {data.cause_code}.", field="cause_code")
     phones = normalise_phones(data.complainant.phones, "complainant.phones")
     received_on = received_at.astimezone(BUSINESS_TZ).date()
-    rule_set = await current_rule_set(session, received_on)
-    complaint = _new_complaint(data, principal, codec, branch_id, received_at, rule_set.version)
+    rule_set_version = await version_in_force(session, received_on)
+    complaint = _new_complaint(data, principal, codec, branch_id, received_at, rule_set_version)
     complaint.number = await repository.next_number(session, received_on)
+    complaint.created_at = complaint.updated_at = now
     session.add(complaint)
+    # The complaint row first (no ORM relationship tells the unit of work the order); the
+    # phones then go out with the clocks' flush.
     await session.flush()
     session.add_all(
         ComplainantPhone(
@@ -95,7 +109,7 @@ async def register(
         )
         for i, p in enumerate(phones)
     )
-    await _start_clocks(session, complaint, data, now=now, actor=principal.actor)
+    clocks = await _start_clocks(session, complaint, data, now=now, actor=principal.actor)
     await events.append(
         session,
         ticket_kind="complaint",
@@ -117,8 +131,7 @@ async def register(
             received_at=received_at.isoformat(),
             reason=data.received_at_reason,
         )
-    await session.refresh(complaint)
-    return complaint
+    return Registered(complaint, phones, clocks)
 
 
 def _new_complaint(
@@ -156,14 +169,20 @@ def _new_complaint(
         materials_complete_at=received_at if complete else None,
         regulator_ref=data.regulator.reference if data.regulator else None,
         regulator_reply_by=data.regulator.reply_by if data.regulator else None,
+        # Set here rather than left to server defaults, so the first view needs no read-back.
+        version=1,
+        handling_limit_days=15,
+        outcome={},
     )
 
 
 async def _start_clocks(
     session: AsyncSession, complaint: Complaint, data: ComplaintCreate, *, now: datetime, actor: str
-) -> None:
+) -> list[Clock]:
+    started: list[Clock] = []
+
     async def start(name: str, **extra: object) -> None:
-        await deadlines.start(
+        clock = await deadlines.start(
             session,
             complaint.id,
             name,
@@ -173,6 +192,7 @@ async def _start_clocks(
             actor=actor,
             **extra,  # type: ignore[arg-type]
         )
+        started.append(clock)
 
     await start(deadlines.C7)
     # Complete on receipt: C2 has nothing to wait for and C3 counts from now; otherwise the
@@ -180,6 +200,7 @@ async def _start_clocks(
     await start(deadlines.C3 if data.materials_complete else deadlines.C2)
     if data.regulator is not None:
         await start(deadlines.C11, due_date=data.regulator.reply_by)
+    return started
 
 
 async def get(session: AsyncSession, principal: Principal, complaint_id: uuid.UUID) -> Complaint:
@@ -216,54 +237,74 @@ async def view(
         codec.open(p.phone_enc, purpose=codec.PHONE)
         for p in await repository.phones_of(session, complaint.id)
     ]
-    id_number = (
-        codec.open(complaint.id_number_enc, purpose=codec.ID_NUMBER)
-        if complaint.id_number_enc
-        else None
-    )
-    person = ComplainantOut(
-        name=complaint.complainant_name
-        if "name" in reveal
-        else mask_name(complaint.complainant_name),
-        phones=[
-            national_digits(p) if "phone" in reveal else mask_phone(national_digits(p))
-            for p in phones
-        ],
-        id_number=None
-        if id_number is None
-        else id_number
-        if "id_number" in reveal
-        else mask_id_number(id_number),
-        relation=complaint.complainant_relation,
-        authorisation_ref=complaint.authorisation_ref,
-        revealed=sorted(reveal),
-    )
-    clocks = [
-        ClockOut(
-            name=c.name,
-            state=state_of(
-                paused=c.paused_since is not None, stopped=c.stopped_at is not None
-            ).value,
-            started_at=c.started_at,
-            due_date=c.due_date,
-            due_at=c.due_at,
-            provisional=c.provisional,
-            breached=c.breached_at is not None,
-            breached_at=c.breached_at,
-            outcome=c.outcome,
-            stopped_at=c.stopped_at,
-        )
-        for c in await deadlines.all_of(session, complaint.id)
-    ]
-    notices = [
-        NoticeOut.model_validate(n) for n in await repository.notices_of(session, complaint.id)
-    ]
+    clocks = await deadlines.all_of(session, complaint.id)
+    notices = await repository.notices_of(session, complaint.id)
+    return render(codec, complaint, phones, clocks, notices, reveal=reveal)
+
+
+def view_registered(codec: PiiCodec, registered: Registered) -> ComplaintOut:
+    """The first view of a complaint just registered, from memory: nothing is read back."""
+    return render(codec, registered.complaint, registered.phones, registered.clocks, [])
+
+
+def render(
+    codec: PiiCodec,
+    complaint: Complaint,
+    phones: list[str],
+    clocks: list[Clock],
+    notices: list[ComplaintNotice],
+    *,
+    reveal: frozenset[str] = frozenset(),
+) -> ComplaintOut:
     fields = {
         name: getattr(complaint, name)
         for name in ComplaintOut.model_fields
         if name not in {"complainant", "clocks", "notices"}
     }
-    return ComplaintOut(**fields, complainant=person, clocks=clocks, notices=notices)
+    return ComplaintOut(
+        **fields,
+        complainant=_complainant(codec, complaint, phones, reveal),
+        clocks=[_clock_out(c) for c in clocks],
+        notices=[NoticeOut.model_validate(n) for n in notices],
+    )
+
+
+def _complainant(
+    codec: PiiCodec, complaint: Complaint, phones: list[str], reveal: frozenset[str]
+) -> ComplainantOut:
+    name = complaint.complainant_name
+    id_number = (
+        codec.open(complaint.id_number_enc, purpose=codec.ID_NUMBER)
+        if complaint.id_number_enc
+        else None
+    )
+    if id_number is not None and "id_number" not in reveal:
+        id_number = mask_id_number(id_number)
+    digits = [national_digits(p) for p in phones]
+    return ComplainantOut(
+        name=name if "name" in reveal else mask_name(name),
+        phones=digits if "phone" in reveal else [mask_phone(d) for d in digits],
+        id_number=id_number,
+        relation=complaint.complainant_relation,
+        authorisation_ref=complaint.authorisation_ref,
+        revealed=sorted(reveal),
+    )
+
+
+def _clock_out(clock: Clock) -> ClockOut:
+    stopped, paused = clock.stopped_at is not None, clock.paused_since is not None
+    return ClockOut(
+        name=clock.name,
+        state=state_of(paused=paused, stopped=stopped).value,
+        started_at=clock.started_at,
+        due_date=clock.due_date,
+        due_at=clock.due_at,
+        provisional=clock.provisional,
+        breached=clock.breached_at is not None,
+        breached_at=clock.breached_at,
+        outcome=clock.outcome,
+        stopped_at=clock.stopped_at,
+    )
 
 
 def allowed_actions(principal: Principal, complaint: Complaint) -> list[AllowedAction]:
