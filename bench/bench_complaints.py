@@ -22,7 +22,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,8 +56,8 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    memory_kb = int(next(line for line in open("/proc/meminfo") if line.startswith("MemTotal"))
-                    .split()[1])  # fmt: skip
+    with open("/proc/meminfo") as meminfo:
+        memory_kb = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
     return f"{os.cpu_count()} CPUs ({cpu}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.python_implementation()} {platform.python_version()}"
 
 
@@ -77,7 +76,7 @@ def start_service(url: str, port: int, workers: int, folder: Path) -> subprocess
     env = {**os.environ, "DATABASE_URL": url, "CONTACT_DESK_ADMIN_PASSWORD": ADMIN_PASSWORD,
            "CONTACT_DESK_RATE_LIMIT_PER_MINUTE": "100000000", "CONTACT_DESK_DB_POOL_SIZE": "20"}  # fmt: skip
     log = open(folder / "service.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
+    process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -125,7 +124,7 @@ def run_wrk(base: str, token: str, seconds: int, folder: Path) -> dict[str, floa
         "end\n",
         encoding="utf-8",
     )
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "-s", str(script), f"{base}/v1/complaints"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
@@ -256,7 +255,7 @@ def run_pgbench(socket_dir: str, seconds: int, folder: Path) -> dict[str, float]
         Path(sys.executable).parent.parent / "lib" / f"python{sys.version_info.major}."
         f"{sys.version_info.minor}" / "site-packages" / "pgserver" / "pginstall" / "bin" / "pgbench"
     )
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [binary, "-h", socket_dir, "-U", "postgres", "-n", "-c", str(CLIENTS), "-j", "2",
          "-T", str(seconds), "-r", "-f", str(script), "contact_desk"],
         capture_output=True, text=True, check=True,

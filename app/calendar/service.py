@@ -100,8 +100,9 @@ async def get_view(session: AsyncSession, code: str, *, lock: bool = False) -> C
 def _transaction_memo(session: AsyncSession) -> dict[str, tuple[bool, CalendarView]]:
     """Views already read in this transaction: a second clock in the same request needs neither
     the read nor the lock again (a FOR SHARE lock lasts until the transaction ends)."""
-    transaction = session.sync_session.get_transaction()
-    key = id(transaction)
+    # The innermost transaction: a savepoint rolled back takes its memo with it.
+    sync = session.sync_session
+    key = id(sync.get_nested_transaction() or sync.get_transaction())
     held = session.info.get("calendar_views")
     if held is None or held[0] != key:
         held = (key, {})
