@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -135,3 +136,28 @@ async def purge_expired(session: AsyncSession, *, older_than: timedelta) -> int:
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utc_now() - older_than)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def idempotent_post(
+    session: AsyncSession,
+    request: Request,
+    *,
+    scope: str,
+    key: str | None,
+    body: Any,
+    perform: Callable[[], Awaitable[StoredResponse]],
+) -> JSONResponse:
+    """The whole Idempotency-Key exchange of a creating POST, as the response to send."""
+    result = await run_idempotent(
+        session,
+        scope=scope,
+        key=key,
+        request_fingerprint=fingerprint(request.method, request.url.path, body),
+        perform=perform,
+    )
+    headers = dict(result.response.headers)
+    if result.replayed:
+        headers[REPLAYED_HEADER] = "true"
+    return JSONResponse(
+        result.response.body, status_code=result.response.status_code, headers=headers
+    )

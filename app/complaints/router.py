@@ -19,13 +19,7 @@ from app.access.pii import PiiCodec, mask_name
 from app.access.principal import Principal
 from app.api.deps import SessionDep, get_session
 from app.api.etag import ExpectedVersion, require_if_match, set_etag
-from app.api.idempotency import (
-    REPLAYED_HEADER,
-    StoredResponse,
-    fingerprint,
-    idempotency_key_header,
-    run_idempotent,
-)
+from app.api.idempotency import StoredResponse, idempotency_key_header, idempotent_post
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
@@ -82,16 +76,13 @@ async def register(
         headers = {"Location": f"/v1/complaints/{complaint.id}", "ETag": f'"v{complaint.version}"'}
         return StoredResponse(201, out.model_dump(mode="json"), headers)
 
-    result = await run_idempotent(
+    return await idempotent_post(
         session,
+        request,
         scope=f"{principal.actor}:complaints:register",
         key=idempotency_key,
-        request_fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json")),
+        body=body.model_dump(mode="json"),
         perform=perform,
-    )
-    headers = dict(result.response.headers) | ({REPLAYED_HEADER: "true"} if result.replayed else {})
-    return JSONResponse(
-        result.response.body, status_code=result.response.status_code, headers=headers
     )
 
 

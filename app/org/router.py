@@ -11,13 +11,7 @@ from app.access.permissions import Permission
 from app.access.principal import Principal
 from app.api.deps import SessionDep
 from app.api.etag import ExpectedVersion, require_if_match, set_etag
-from app.api.idempotency import (
-    REPLAYED_HEADER,
-    StoredResponse,
-    fingerprint,
-    idempotency_key_header,
-    run_idempotent,
-)
+from app.api.idempotency import StoredResponse, idempotency_key_header, idempotent_post
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
@@ -52,18 +46,13 @@ async def create_branch(
         headers = {"Location": f"/v1/branches/{branch.id}", "ETag": f'"v{branch.version}"'}
         return StoredResponse(201, payload, headers)
 
-    result = await run_idempotent(
+    return await idempotent_post(
         session,
+        request,
         scope=f"{actor.actor}:branches:create",
         key=idempotency_key,
-        request_fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json")),
+        body=body.model_dump(mode="json"),
         perform=perform,
-    )
-    headers = dict(result.response.headers)
-    if result.replayed:
-        headers[REPLAYED_HEADER] = "true"
-    return JSONResponse(
-        result.response.body, status_code=result.response.status_code, headers=headers
     )
 
 
