@@ -237,7 +237,7 @@ def _transition_endpoint(action: Action) -> Callable[..., Awaitable[ComplaintOut
         context = transitions.Context(session=session, principal=principal, now=utc_now())
         complaint = await handler(
             context, kwargs["complaint_id"], kwargs["body"], kwargs["expected"]
-        )  # type: ignore[operator]
+        )
         set_etag(kwargs["response"], complaint.version)
         return await service.view(session, principal, kwargs["codec"], complaint)
 
