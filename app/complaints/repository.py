@@ -78,6 +78,7 @@ class ComplaintFilter:
     breached: bool | None = None
     due_before: datetime | None = None
     clock_name: str | None = None
+    statuses: frozenset[str] | None = None
 
 
 def _clock_condition(flt: ComplaintFilter) -> Any | None:
@@ -109,6 +110,8 @@ def _where(flt: ComplaintFilter) -> list[Any]:
     conditions: list[Any] = [
         column == value for column, value in equal.items() if value is not None
     ]
+    if flt.statuses is not None:
+        conditions.append(Complaint.status.in_(sorted(flt.statuses)))
     if flt.received_from is not None:
         conditions.append(Complaint.received_at >= flt.received_from)
     if flt.received_to is not None:

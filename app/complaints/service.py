@@ -279,3 +279,25 @@ def allowed_actions(principal: Principal, complaint: Complaint) -> list[AllowedA
         )
         for action in states.allowed_actions(current)
     ]
+
+
+IN_PROGRESS = frozenset(s.value for s in states.OPEN - {states.Status.CLOSED})
+"""What a caller hears about as "in progress": open, and not closed awaiting a review."""
+
+
+async def in_progress_for_caller(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    phone_hash: str | None = None,
+    policy_number: str | None = None,
+    limit: int = 20,
+) -> list[Complaint]:
+    """A caller's complaints still in progress, by complainant phone hash or policy number,
+    within the principal's scope (for the IVR's status query and the agents' screen pop)."""
+    if phone_hash is None and policy_number is None:
+        return []
+    flt = repository.ComplaintFilter(
+        phone_hash=phone_hash, policy_number=policy_number, statuses=IN_PROGRESS
+    )
+    return await repository.search(session, principal, flt, limit=limit, after=None)
