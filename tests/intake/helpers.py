@@ -62,9 +62,7 @@ def call_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def post_call(
-    client: AsyncClient, headers: dict[str, str], **overrides: Any
-) -> Response:
+async def post_call(client: AsyncClient, headers: dict[str, str], **overrides: Any) -> Response:
     response = await client.post("/v1/ivr/calls", json=call_payload(**overrides), headers=headers)
     assert response.status_code == 201, response.text
     return response
