@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.principal import Principal
@@ -17,6 +15,7 @@ from app.access.scope import readable_by
 from app.claims.models import NUMBER_SEQUENCE, ClaimReport
 from app.claims.states import OPEN
 from app.db.keyset import after_key
+from app.tickets.items import item_query
 from app.tickets.numbers import number_expression
 
 
@@ -113,30 +112,26 @@ async def search(
     return list((await session.scalars(query)).all())
 
 
-async def open_reports(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    customer_ids: Sequence[uuid.UUID] = (),
-    policy_number: str | None = None,
-    limit: int,
-) -> list[ClaimReport]:
-    """Reports not closed or cancelled, of these customers or this policy number."""
+def open_query(
+    principal: Principal, *, customer_id: uuid.UUID | None, policy_number: str | None
+) -> Select[Any] | None:
+    """Reports not closed or cancelled, of this customer or policy number, as open items."""
     condition: Any
     if policy_number is not None:
         condition = ClaimReport.policy_number == policy_number
-    elif customer_ids:
-        condition = ClaimReport.customer_id.in_(list(customer_ids))
+    elif customer_id is not None:
+        condition = ClaimReport.customer_id == customer_id
     else:
-        return []
-    query = (
-        select(ClaimReport)
-        .where(
-            condition,
-            ClaimReport.status.in_([s.value for s in OPEN]),
-            readable_by(principal, ClaimReport.branch_id),
-        )
-        .order_by(ClaimReport.reported_at.desc())
-        .limit(limit)
+        return None
+    return item_query(
+        "claim_report",
+        ClaimReport.id,
+        ClaimReport.number,
+        ClaimReport.status,
+        ClaimReport.branch_id,
+        ClaimReport.reported_at,
+    ).where(
+        condition,
+        ClaimReport.status.in_(sorted(s.value for s in OPEN)),
+        readable_by(principal, ClaimReport.branch_id),
     )
-    return list((await session.scalars(query)).all())

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.pii import PiiCodec
@@ -191,19 +193,12 @@ def allowed_events(report: ClaimReport) -> list[AllowedEvent]:
     ]
 
 
-async def open_reports(
-    session: AsyncSession,
+def open_query(
     principal: Principal,
     *,
     customer_id: uuid.UUID | None = None,
     policy_number: str | None = None,
-    limit: int = 20,
-) -> list[ClaimReport]:
-    """A caller's claim reports not closed or cancelled (by customer or policy), in scope."""
-    return await repository.open_reports(
-        session,
-        principal,
-        customer_ids=[customer_id] if customer_id else [],
-        policy_number=policy_number,
-        limit=limit,
-    )
+) -> Select[Any] | None:
+    """A caller's claim reports not closed or cancelled (by customer or policy), in scope, as
+    open items (``app.tickets.items``) for the caller lookup."""
+    return repository.open_query(principal, customer_id=customer_id, policy_number=policy_number)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,3 +74,23 @@ async def next_due(
         .distinct(Clock.subject_kind, Clock.subject_id)
     )
     return {(c.subject_kind, c.subject_id): c for c in (await session.scalars(query)).all()}
+
+
+def next_due_lateral(kind: Any, subject_id: Any) -> Any:
+    """A LATERAL subquery: the open clock due first on the subject (``kind``, ``subject_id``)
+    of the enclosing query (``ix_clocks_subject``), to join onto a list of tickets."""
+    return (
+        select(
+            Clock.name.label("clock_name"),
+            Clock.due_date,
+            Clock.due_at,
+            Clock.provisional,
+            Clock.breached_at,
+        )
+        .where(
+            Clock.subject_kind == kind, Clock.subject_id == subject_id, Clock.stopped_at.is_(None)
+        )
+        .order_by(Clock.due_at)
+        .limit(1)
+        .lateral("next_clock")
+    )

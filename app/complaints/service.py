@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import audit
@@ -285,19 +287,13 @@ IN_PROGRESS = frozenset(s.value for s in states.OPEN - {states.Status.CLOSED})
 """What a caller hears about as "in progress": open, and not closed awaiting a review."""
 
 
-async def in_progress_for_caller(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    phone_hash: str | None = None,
-    policy_number: str | None = None,
-    limit: int = 20,
-) -> list[Complaint]:
+def in_progress_query(
+    principal: Principal, *, phone_hash: str | None = None, policy_number: str | None = None
+) -> Select[Any] | None:
     """A caller's complaints still in progress, by complainant phone hash or policy number,
-    within the principal's scope (for the IVR's status query and the agents' screen pop)."""
+    within the principal's scope, as open items (``app.tickets.items``) for the caller lookup."""
     if phone_hash is None and policy_number is None:
-        return []
-    flt = repository.ComplaintFilter(
-        phone_hash=phone_hash, policy_number=policy_number, statuses=IN_PROGRESS
+        return None
+    return repository.in_progress_query(
+        principal, phone_hash=phone_hash, policy_number=policy_number, statuses=IN_PROGRESS
     )
-    return await repository.search(session, principal, flt, limit=limit, after=None)

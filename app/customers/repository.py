@@ -44,6 +44,20 @@ async def customer_id_by_phone(session: AsyncSession, phone_hash: str) -> uuid.U
     return found
 
 
+async def known_caller(
+    session: AsyncSession, phone_hash: str
+) -> tuple[uuid.UUID, str | None] | None:
+    """The id and name of the customer owning the phone, in one round trip."""
+    row = (
+        await session.execute(
+            select(Customer.id, Customer.name)
+            .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+            .where(CustomerPhone.phone_hash == phone_hash)
+        )
+    ).one_or_none()
+    return None if row is None else (row.id, row.name)
+
+
 async def find_or_create_by_phone(
     session: AsyncSession, *, phone_hash: str, phone_enc: str, source: str
 ) -> uuid.UUID:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.principal import Principal
@@ -17,6 +15,7 @@ from app.access.scope import readable_by
 from app.db.keyset import after_key
 from app.inquiries.models import NUMBER_SEQUENCE, Inquiry
 from app.inquiries.states import AWAITING_ANSWER
+from app.tickets.items import item_query
 from app.tickets.numbers import number_expression
 
 
@@ -91,30 +90,26 @@ async def search(
     return list((await session.scalars(query)).all())
 
 
-async def awaiting_answer(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    customer_ids: Sequence[uuid.UUID] = (),
-    policy_number: str | None = None,
-    limit: int,
-) -> list[Inquiry]:
-    """Inquiries still owed an answer, of these customers or this policy number."""
+def awaiting_answer_query(
+    principal: Principal, *, customer_id: uuid.UUID | None, policy_number: str | None
+) -> Select[Any] | None:
+    """Inquiries still owed an answer, of this customer or policy number, as open items."""
     condition: Any
     if policy_number is not None:
         condition = Inquiry.policy_number == policy_number
-    elif customer_ids:
-        condition = Inquiry.customer_id.in_(list(customer_ids))
+    elif customer_id is not None:
+        condition = Inquiry.customer_id == customer_id
     else:
-        return []
-    query = (
-        select(Inquiry)
-        .where(
-            condition,
-            Inquiry.status.in_([s.value for s in AWAITING_ANSWER]),
-            readable_by(principal, Inquiry.branch_id),
-        )
-        .order_by(Inquiry.received_at.desc())
-        .limit(limit)
+        return None
+    return item_query(
+        "inquiry",
+        Inquiry.id,
+        Inquiry.number,
+        Inquiry.status,
+        Inquiry.branch_id,
+        Inquiry.received_at,
+    ).where(
+        condition,
+        Inquiry.status.in_(sorted(s.value for s in AWAITING_ANSWER)),
+        readable_by(principal, Inquiry.branch_id),
     )
-    return list((await session.scalars(query)).all())

@@ -8,7 +8,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.permissions import Permission
@@ -215,19 +217,14 @@ def allowed_actions(principal: Principal, inquiry: Inquiry) -> list[AllowedActio
     ]
 
 
-async def awaiting_answer(
-    session: AsyncSession,
+def awaiting_answer_query(
     principal: Principal,
     *,
     customer_id: uuid.UUID | None = None,
     policy_number: str | None = None,
-    limit: int = 20,
-) -> list[Inquiry]:
-    """A caller's inquiries still owed an answer (by customer or policy number), in scope."""
-    return await repository.awaiting_answer(
-        session,
-        principal,
-        customer_ids=[customer_id] if customer_id else [],
-        policy_number=policy_number,
-        limit=limit,
+) -> Select[Any] | None:
+    """A caller's inquiries still owed an answer (by customer or policy number), in scope, as
+    open items (``app.tickets.items``) for the caller lookup."""
+    return repository.awaiting_answer_query(
+        principal, customer_id=customer_id, policy_number=policy_number
     )

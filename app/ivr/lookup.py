@@ -1,23 +1,23 @@
 """A caller's open items across ticket kinds, with their next deadline in plain words.
 
-Each kind is read through its own service with the principal's scope; the next due clock of
-all of them comes from one query. A handful of indexed round trips: the caller is waiting.
+Each kind contributes its own scoped query (through its service); they are read with the next
+due clock of each item in one statement. With the caller's record, two round trips in all: the
+caller is waiting on the line.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Select, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.pii import PiiCodec, mask_name, mask_phone
 from app.access.principal import Principal
 from app.claims import service as claims
 from app.clocks import subjects
-from app.clocks.models import Clock
-from app.clocks.states import SubjectKind
 from app.complaints import service as complaints
 from app.core.errors import NotFound
 from app.core.phones import national_digits
@@ -26,31 +26,21 @@ from app.inquiries import service as inquiries
 from app.ivr import speech
 from app.ivr.schemas import CallerOut, DueOut, OpenItem, PolicyCallerOut
 
-PER_KIND = 20
+MAX_ITEMS = 50
 
 
-@dataclass(frozen=True)
-class _Row:
-    kind: str
-    id: uuid.UUID
-    number: str
-    status: str
-    branch_id: uuid.UUID
-    received_at: datetime
-
-
-def _due(clock: Clock | None, now: datetime) -> DueOut | None:
-    if clock is None:
+def _due(row: Any, now: datetime) -> DueOut | None:
+    if row.clock_name is None:
         return None
-    overdue = clock.breached_at is not None or clock.due_at < now
+    overdue = row.breached_at is not None or row.due_at < now
     return DueOut(
-        clock=clock.name,
-        due_date=clock.due_date,
-        due_at=clock.due_at,
-        provisional=clock.provisional,
+        clock=row.clock_name,
+        due_date=row.due_date,
+        due_at=row.due_at,
+        provisional=row.provisional,
         overdue=overdue,
         text=speech.due_text(
-            clock.name, clock.due_date, overdue=overdue, provisional=clock.provisional
+            row.clock_name, row.due_date, overdue=overdue, provisional=row.provisional
         ),
     )
 
@@ -64,55 +54,44 @@ async def open_items(
     policy_number: str | None,
     now: datetime,
 ) -> list[OpenItem]:
-    """Open complaints (by complainant phone or policy number), inquiries owed an answer and
-    open claim reports (by customer or policy number), most urgent first."""
-    rows = [
-        _Row("complaint", c.id, c.number, c.status, c.branch_id, c.received_at)
-        for c in await complaints.in_progress_for_caller(
-            session, principal, phone_hash=phone_hash, policy_number=policy_number, limit=PER_KIND
+    """Complaints in progress (by complainant phone or policy number), inquiries owed an
+    answer and open claim reports (by customer or policy number); soonest deadline first."""
+    queries: list[Select[Any]] = [
+        query
+        for query in (
+            complaints.in_progress_query(
+                principal, phone_hash=phone_hash, policy_number=policy_number
+            ),
+            inquiries.awaiting_answer_query(
+                principal, customer_id=customer_id, policy_number=policy_number
+            ),
+            claims.open_query(principal, customer_id=customer_id, policy_number=policy_number),
         )
+        if query is not None
     ]
-    rows += [
-        _Row("inquiry", i.id, i.number, i.status, i.branch_id, i.received_at)
-        for i in await inquiries.awaiting_answer(
-            session,
-            principal,
-            customer_id=customer_id,
-            policy_number=policy_number,
-            limit=PER_KIND,
-        )
-    ]
-    rows += [
-        _Row("claim_report", r.id, r.number, r.status, r.branch_id, r.reported_at)
-        for r in await claims.open_reports(
-            session,
-            principal,
-            customer_id=customer_id,
-            policy_number=policy_number,
-            limit=PER_KIND,
-        )
-    ]
-    by_kind: dict[SubjectKind, list[uuid.UUID]] = {}
-    for row in rows:
-        by_kind.setdefault(SubjectKind(row.kind), []).append(row.id)
-    due = await subjects.next_due(session, by_kind)
-    items = [
+    if not queries:
+        return []
+    items = union_all(*queries).subquery("items")
+    due = subjects.next_due_lateral(items.c.kind, items.c.id)
+    statement: Select[Any] = (
+        select(items, due)
+        .select_from(items.outerjoin(due, true()))
+        .order_by(due.c.due_at.asc().nulls_last(), items.c.received_at.desc())
+        .limit(MAX_ITEMS)
+    )
+    return [
         OpenItem(
-            kind=row.kind,  # type: ignore[arg-type]  # the three kinds above
+            kind=row.kind,
             id=row.id,
             number=row.number,
             status=row.status,
             status_text=speech.status_text(row.kind, row.status),
             branch_id=row.branch_id,
             received_at=row.received_at,
-            next_due=_due(due.get((row.kind, row.id)), now),
+            next_due=_due(row, now),
         )
-        for row in rows
+        for row in await session.execute(statement)
     ]
-    # Soonest deadline first; items without one after, newest first.
-    items.sort(key=lambda i: i.received_at, reverse=True)
-    items.sort(key=lambda i: (i.next_due is None, i.next_due.due_at if i.next_due else now))
-    return items
 
 
 def spoken(items: list[OpenItem]) -> str:
@@ -125,24 +104,19 @@ async def caller(
     session: AsyncSession, principal: Principal, codec: PiiCodec, e164: str, *, now: datetime
 ) -> CallerOut:
     """The screen pop / status query by phone: masked, within the principal's scope."""
-    phone_hash = codec.lookup(e164, purpose=codec.PHONE)
-    customer_id = await customers.by_phone(session, codec, e164)
-    name = None
-    if customer_id is not None:
-        customer = await customers.get(session, customer_id)
-        name = mask_name(customer.name) if customer.name else None
+    known = await customers.known_caller(session, codec, e164)
     items = await open_items(
         session,
         principal,
-        customer_id=customer_id,
-        phone_hash=phone_hash,
+        customer_id=known[0] if known else None,
+        phone_hash=codec.lookup(e164, purpose=codec.PHONE),
         policy_number=None,
         now=now,
     )
     return CallerOut(
         phone=mask_phone(national_digits(e164)),
-        customer_id=customer_id,
-        customer_name=name,
+        customer_id=known[0] if known else None,
+        customer_name=mask_name(known[1]) if known and known[1] else None,
         items=items,
         speech=spoken(items),
     )

@@ -5,22 +5,34 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import DateTime, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ivr.models import IvrCall
+
+# Written out (not the dialect's insert(), whose ON CONFLICT form SQLAlchemy does not cache):
+# this runs on every IVR request.
+_CLAIM = text(
+    """
+    INSERT INTO ivr_calls (id, client_id, call_id, fingerprint, intent, status,
+        caller_phone_enc, caller_phone_hash, called_number, started_at, ended_at, menu_path,
+        policy_number, id_digits_hash, recording_ref, transcript)
+    VALUES (:id, :client_id, :call_id, :fingerprint, :intent, :status,
+        :caller_phone_enc, :caller_phone_hash, :called_number, :started_at, :ended_at, :menu_path,
+        :policy_number, :id_digits_hash, :recording_ref, :transcript)
+    ON CONFLICT (client_id, call_id) DO NOTHING
+    RETURNING id
+    """
+).bindparams(
+    bindparam("started_at", type_=DateTime(timezone=True)),
+    bindparam("ended_at", type_=DateTime(timezone=True)),
+)
 
 
 async def claim(session: AsyncSession, **values: Any) -> uuid.UUID | None:
     """Insert the call; ``None`` if (client, call id) exists. A concurrent retry's insert waits
     here on the first one's uncommitted row, and returns ``None`` once that commits."""
-    call_id: uuid.UUID | None = await session.scalar(
-        insert(IvrCall)
-        .values(id=uuid.uuid4(), **values)
-        .on_conflict_do_nothing(index_elements=[IvrCall.client_id, IvrCall.call_id])
-        .returning(IvrCall.id)
-    )
+    call_id: uuid.UUID | None = await session.scalar(_CLAIM, {"id": uuid.uuid4(), **values})
     return call_id
 
 
