@@ -17,15 +17,19 @@ from app.access.router import router as auth_router
 from app.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.api.problems import COMMON_PROBLEMS, Problem, install_problem_handlers
 from app.calendar.router import router as calendars_router
+from app.claims.router import router as claims_router
 from app.clocks import sweeper
 from app.clocks.router import router as rule_sets_router
 from app.complaints.router import router as complaints_router
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
+from app.customers.router import router as customers_router
 from app.db import migrate
 from app.db.embedded import EmbeddedPostgres, start_embedded
 from app.db.errors import is_database_unavailable
 from app.db.session import Database, create_database
+from app.inquiries.router import router as inquiries_router
+from app.ivr.router import router as ivr_router
 from app.org.router import router as branches_router
 from app.system.router import router as system_router
 
@@ -113,6 +117,10 @@ def create_app(settings: Settings | None = None, *, run_lifespan: bool = True) -
     app.include_router(calendars_router)
     app.include_router(rule_sets_router)
     app.include_router(complaints_router)
+    app.include_router(inquiries_router)
+    app.include_router(claims_router)
+    app.include_router(customers_router)
+    app.include_router(ivr_router)
     _register_problem_schema(app)
     return app
 

@@ -6,10 +6,12 @@ its existence does not leak.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, true
 
+from app.access.permissions import Permission
 from app.access.principal import Principal
 
 
@@ -22,3 +24,15 @@ def readable_by(principal: Principal, branch_column: Any) -> ColumnElement[bool]
         return false()
     clause: ColumnElement[bool] = branch_column == principal.branch_id
     return clause
+
+
+def company_wide_if_unbound(principal: Principal) -> Principal:
+    """A machine client bound to no branch, acting for the whole company.
+
+    Only for the endpoints that say so: the IVR's read-only, masked caller lookup and the
+    claims system's status pushes (it is the system of record for every branch's claims). A
+    key bound to a branch, and every user, keep their own scope.
+    """
+    if principal.kind != "api_key" or principal.branch_id is not None:
+        return principal
+    return replace(principal, permissions=principal.permissions | {Permission.ALL_BRANCHES.value})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Sequence, and_, exists, select
+from sqlalchemy import Select, Sequence, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.principal import Principal
@@ -16,6 +16,7 @@ from app.access.scope import readable_by
 from app.clocks.models import Clock
 from app.complaints.models import ComplainantPhone, Complaint, ComplaintCause, ComplaintNotice
 from app.db.keyset import after_key
+from app.tickets.items import item_query
 
 NUMBER_SEQUENCE = Sequence("complaint_number_seq", metadata=Complaint.metadata)
 
@@ -88,6 +89,7 @@ class ComplaintFilter:
     breached: bool | None = None
     due_before: datetime | None = None
     clock_name: str | None = None
+    statuses: frozenset[str] | None = None
 
 
 def _clock_condition(flt: ComplaintFilter) -> Any | None:
@@ -119,6 +121,8 @@ def _where(flt: ComplaintFilter) -> list[Any]:
     conditions: list[Any] = [
         column == value for column, value in equal.items() if value is not None
     ]
+    if flt.statuses is not None:
+        conditions.append(Complaint.status.in_(sorted(flt.statuses)))
     if flt.received_from is not None:
         conditions.append(Complaint.received_at >= flt.received_from)
     if flt.received_to is not None:
@@ -151,3 +155,32 @@ async def search(
         after,
     ).limit(limit)
     return list((await session.scalars(query)).all())
+
+
+def in_progress_query(
+    principal: Principal,
+    *,
+    phone_hash: str | None,
+    policy_number: str | None,
+    statuses: frozenset[str],
+) -> Select[Any]:
+    """The caller's complaints in these statuses, as open items (``app.tickets.items``)."""
+    condition = (
+        Complaint.policy_number == policy_number
+        if policy_number is not None
+        else Complaint.id.in_(
+            select(ComplainantPhone.complaint_id).where(ComplainantPhone.phone_hash == phone_hash)
+        )
+    )
+    return item_query(
+        "complaint",
+        Complaint.id,
+        Complaint.number,
+        Complaint.status,
+        Complaint.branch_id,
+        Complaint.received_at,
+    ).where(
+        condition,
+        Complaint.status.in_(sorted(statuses)),
+        readable_by(principal, Complaint.branch_id),
+    )

@@ -8,7 +8,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import audit
@@ -320,3 +322,19 @@ def allowed_actions(principal: Principal, complaint: Complaint) -> list[AllowedA
         )
         for action in states.allowed_actions(current)
     ]
+
+
+IN_PROGRESS = frozenset(s.value for s in states.OPEN - {states.Status.CLOSED})
+"""What a caller hears about as "in progress": open, and not closed awaiting a review."""
+
+
+def in_progress_query(
+    principal: Principal, *, phone_hash: str | None = None, policy_number: str | None = None
+) -> Select[Any] | None:
+    """A caller's complaints still in progress, by complainant phone hash or policy number,
+    within the principal's scope, as open items (``app.tickets.items``) for the caller lookup."""
+    if phone_hash is None and policy_number is None:
+        return None
+    return repository.in_progress_query(
+        principal, phone_hash=phone_hash, policy_number=policy_number, statuses=IN_PROGRESS
+    )

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     sweep_batch_size: int = Field(default=1000, ge=1, le=100_000)
     """Clocks marked per sweeper transaction (short transactions keep row locks brief)."""
 
+    intake_default_branch: str = Field(default="HQ", pattern=r"^[A-Z0-9_-]{2,32}$")
+    """Code of the branch that gets IVR tickets when neither the policy nor the IVR's API key
+    names one."""
+
     log_level: str = "INFO"
     log_json: bool = True
 

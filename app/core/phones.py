@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import phonenumbers
 
+from app.core.errors import InvalidInput
+
 DEFAULT_REGION = "CN"
 
 
@@ -32,3 +34,11 @@ def national_digits(e164: str) -> str:
     """The digits a person in China would dial (``13800138000``), for masking and reading."""
     parsed = phonenumbers.parse(e164, DEFAULT_REGION)
     return str(parsed.national_number)
+
+
+def normalise_field(raw: str, field: str) -> str:
+    """:func:`normalise_phone` for a request field: an invalid number is a 422 naming it."""
+    try:
+        return normalise_phone(raw)
+    except InvalidPhone as exc:
+        raise InvalidInput(f"{field} is not a valid phone number.", field=field) from exc

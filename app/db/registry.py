@@ -8,10 +8,14 @@ from __future__ import annotations
 from app.access import models as _access_models  # noqa: F401
 from app.api import idempotency as _idempotency  # noqa: F401
 from app.calendar import models as _calendar_models  # noqa: F401
+from app.claims import models as _claim_models  # noqa: F401
 from app.clocks import models as _clock_models  # noqa: F401
 from app.complaints import models as _complaint_models  # noqa: F401
+from app.customers import models as _customer_models  # noqa: F401
 from app.db.base import Base
 from app.events import models as _event_models  # noqa: F401
+from app.inquiries import models as _inquiry_models  # noqa: F401
+from app.ivr import models as _ivr_models  # noqa: F401
 from app.org import models as _org_models  # noqa: F401
 
 metadata = Base.metadata

@@ -30,6 +30,11 @@ async def get_branch(session: AsyncSession, branch_id: uuid.UUID) -> Branch | No
     return await session.get(Branch, branch_id)
 
 
+async def branch_id_by_code(session: AsyncSession, code: str) -> uuid.UUID | None:
+    found: uuid.UUID | None = await session.scalar(select(Branch.id).where(Branch.code == code))
+    return found
+
+
 async def list_branches(
     session: AsyncSession, *, limit: int, after: list[Any] | None, active: bool | None
 ) -> list[Branch]:

@@ -32,6 +32,10 @@ async def get_branch(session: AsyncSession, branch_id: uuid.UUID) -> Branch:
     return branch
 
 
+async def branch_id_by_code(session: AsyncSession, code: str) -> uuid.UUID | None:
+    return await repository.branch_id_by_code(session, code)
+
+
 async def list_branches(
     session: AsyncSession, *, limit: int, after: list[Any] | None, active: bool | None
 ) -> tuple[list[Branch], list[str] | None]:

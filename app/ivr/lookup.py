@@ -1,0 +1,147 @@
+"""A caller's open items across ticket kinds, with their next deadline in plain words.
+
+Each kind contributes its own scoped query (through its service); they are read with the next
+due clock of each item in one statement. With the caller's record, two round trips in all: the
+caller is waiting on the line.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, true, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access.pii import PiiCodec, mask_name, mask_phone
+from app.access.principal import Principal
+from app.claims import service as claims
+from app.clocks import subjects
+from app.complaints import service as complaints
+from app.core.errors import NotFound
+from app.core.phones import national_digits
+from app.customers import service as customers
+from app.inquiries import service as inquiries
+from app.ivr import speech
+from app.ivr.schemas import CallerOut, DueOut, OpenItem, PolicyCallerOut
+
+MAX_ITEMS = 50
+
+
+def _due(row: Any, now: datetime) -> DueOut | None:
+    if row.clock_name is None:
+        return None
+    overdue = row.breached_at is not None or row.due_at < now
+    return DueOut(
+        clock=row.clock_name,
+        due_date=row.due_date,
+        due_at=row.due_at,
+        provisional=row.provisional,
+        overdue=overdue,
+        text=speech.due_text(
+            row.clock_name, row.due_date, overdue=overdue, provisional=row.provisional
+        ),
+    )
+
+
+async def open_items(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    customer_id: uuid.UUID | None,
+    phone_hash: str | None,
+    policy_number: str | None,
+    now: datetime,
+) -> list[OpenItem]:
+    """Complaints in progress (by complainant phone or policy number), inquiries owed an
+    answer and open claim reports (by customer or policy number); soonest deadline first."""
+    queries: list[Select[Any]] = [
+        query
+        for query in (
+            complaints.in_progress_query(
+                principal, phone_hash=phone_hash, policy_number=policy_number
+            ),
+            inquiries.awaiting_answer_query(
+                principal, customer_id=customer_id, policy_number=policy_number
+            ),
+            claims.open_query(principal, customer_id=customer_id, policy_number=policy_number),
+        )
+        if query is not None
+    ]
+    if not queries:
+        return []
+    items = union_all(*queries).subquery("items")
+    due = subjects.next_due_lateral(items.c.kind, items.c.id)
+    statement: Select[Any] = (
+        select(items, due)
+        .select_from(items.outerjoin(due, true()))
+        .order_by(due.c.due_at.asc().nulls_last(), items.c.received_at.desc())
+        .limit(MAX_ITEMS)
+    )
+    return [
+        OpenItem(
+            kind=row.kind,
+            id=row.id,
+            number=row.number,
+            status=row.status,
+            status_text=speech.status_text(row.kind, row.status),
+            branch_id=row.branch_id,
+            received_at=row.received_at,
+            next_due=_due(row, now),
+        )
+        for row in await session.execute(statement)
+    ]
+
+
+def spoken(items: list[OpenItem]) -> str:
+    return speech.open_items(
+        [(i.kind, i.number, i.status_text, i.next_due.text if i.next_due else None) for i in items]
+    )
+
+
+async def caller(
+    session: AsyncSession, principal: Principal, codec: PiiCodec, e164: str, *, now: datetime
+) -> CallerOut:
+    """The screen pop / status query by phone: masked, within the principal's scope."""
+    known = await customers.known_caller(session, codec, e164)
+    items = await open_items(
+        session,
+        principal,
+        customer_id=known[0] if known else None,
+        phone_hash=codec.lookup(e164, purpose=codec.PHONE),
+        policy_number=None,
+        now=now,
+    )
+    return CallerOut(
+        phone=mask_phone(national_digits(e164)),
+        customer_id=known[0] if known else None,
+        customer_name=mask_name(known[1]) if known and known[1] else None,
+        items=items,
+        speech=spoken(items),
+    )
+
+
+async def policy(
+    session: AsyncSession, principal: Principal, number: str, *, now: datetime
+) -> PolicyCallerOut:
+    """The open items referring to a policy number; 404 when neither the policy nor any item
+    is visible to the principal."""
+    try:
+        found = await customers.get_policy(session, principal, number)
+    except NotFound:
+        found = None
+    items = await open_items(
+        session, principal, customer_id=None, phone_hash=None, policy_number=number, now=now
+    )
+    if found is None and not items:
+        raise NotFound(f"Policy {number} does not exist.")
+    holder = await customers.policy_view(session, found) if found else None
+    return PolicyCallerOut(
+        policy_number=number,
+        product_line=found.product_line if found else None,
+        branch_id=found.branch_id if found else None,
+        holder_name=holder.holder_name if holder else None,
+        items=items,
+        speech=spoken(items),
+    )

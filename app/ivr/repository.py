@@ -1,0 +1,56 @@
+"""The ``ivr_calls`` table: claim a call id, read a stored answer, store the answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import DateTime, bindparam, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ivr.models import IvrCall
+
+# Written out (not the dialect's insert(), whose ON CONFLICT form SQLAlchemy does not cache):
+# this runs on every IVR request.
+_CLAIM = text(
+    """
+    INSERT INTO ivr_calls (id, client_id, call_id, fingerprint, intent, status,
+        caller_phone_enc, caller_phone_hash, called_number, started_at, ended_at, menu_path,
+        policy_number, id_digits_hash, recording_ref, transcript)
+    VALUES (:id, :client_id, :call_id, :fingerprint, :intent, :status,
+        :caller_phone_enc, :caller_phone_hash, :called_number, :started_at, :ended_at, :menu_path,
+        :policy_number, :id_digits_hash, :recording_ref, :transcript)
+    ON CONFLICT (client_id, call_id) DO NOTHING
+    RETURNING id
+    """
+).bindparams(
+    bindparam("started_at", type_=DateTime(timezone=True)),
+    bindparam("ended_at", type_=DateTime(timezone=True)),
+)
+
+
+async def claim(session: AsyncSession, **values: Any) -> uuid.UUID | None:
+    """Insert the call; ``None`` if (client, call id) exists. A concurrent retry's insert waits
+    here on the first one's uncommitted row, and returns ``None`` once that commits."""
+    call_id: uuid.UUID | None = await session.scalar(_CLAIM, {"id": uuid.uuid4(), **values})
+    return call_id
+
+
+async def stored_answer(
+    session: AsyncSession, client_id: uuid.UUID, call_id: str
+) -> tuple[str, dict[str, Any]] | None:
+    """The fingerprint and answer of a call already processed."""
+    row = (
+        await session.execute(
+            select(IvrCall.fingerprint, IvrCall.response).where(
+                IvrCall.client_id == client_id, IvrCall.call_id == call_id
+            )
+        )
+    ).one_or_none()
+    if row is None or row.response is None:
+        return None
+    return row.fingerprint, row.response
+
+
+async def record_outcome(session: AsyncSession, row_id: uuid.UUID, **values: Any) -> None:
+    await session.execute(update(IvrCall).where(IvrCall.id == row_id).values(**values))
