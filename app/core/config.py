@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     sweep_batch_size: int = Field(default=1000, ge=1, le=100_000)
     """Clocks marked per sweeper transaction (short transactions keep row locks brief)."""
 
+    callback_hold_minutes: int = Field(default=15, ge=1, le=480)
+    """How long ``claim-next`` holds a callback for its agent without an attempt; after that the
+    callback is back in the queue."""
+
+    callback_complaint_followup_working_days: int = Field(default=5, ge=1, le=60)
+    """A decided complaint's follow-up callback is due this many working days after the decision
+    notice (no rule-set clock defines it)."""
+
+    callback_claim_paid_working_days: int = Field(default=10, ge=1, le=60)
+    """A claim-paid callback is due this many working days after the payment."""
+
     log_level: str = "INFO"
     log_json: bool = True
 
