@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -59,19 +60,34 @@ def to_policy(row: CallbackContactPolicy) -> ContactPolicy:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class KindRules:
+    """A kind's contact policy and the code of its questionnaire."""
+
+    policy: ContactPolicy
+    questionnaire_code: str
+
+
+POLICY_CACHE_SECONDS = 60.0
+_rules: tuple[float, dict[str, KindRules]] | None = None
+
+
 async def policy_rows(session: AsyncSession) -> list[CallbackContactPolicy]:
     rows = await session.scalars(select(CallbackContactPolicy).order_by(CallbackContactPolicy.kind))
     return list(rows.all())
 
 
-async def policies(session: AsyncSession) -> dict[str, ContactPolicy]:
-    return {row.kind: to_policy(row) for row in await policy_rows(session)}
-
-
-async def policy_row(session: AsyncSession, kind: str) -> CallbackContactPolicy:
-    row = await session.get(CallbackContactPolicy, kind)
-    assert row is not None  # callbacks.kind is a foreign key to the policies
-    return row
+async def rules(session: AsyncSession) -> dict[str, KindRules]:
+    """Every kind's rules, read at most once a minute per process: the queue's two hot paths
+    (claim, attempt) need them on every call, and they change only with a migration."""
+    global _rules
+    if _rules is None or time.monotonic() - _rules[0] > POLICY_CACHE_SECONDS:
+        loaded = {
+            row.kind: KindRules(to_policy(row), row.questionnaire_code)
+            for row in await policy_rows(session)
+        }
+        _rules = (time.monotonic(), loaded)
+    return _rules[1]
 
 
 async def questionnaires(session: AsyncSession) -> dict[str, CallbackQuestionnaire]:

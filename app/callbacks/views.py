@@ -64,7 +64,7 @@ async def view(
             target_id=callback.id,
             fields=sorted(reveal),
         )
-    policy = await repository.policy_row(session, callback.kind)
+    steps = (await repository.rules(session))[callback.kind].policy.steps
     # Only a completed callback has a record, only an attempted one attempts: the queue's hot
     # paths (claim, attempt) skip the queries that cannot find anything.
     completed = callback.state == State.COMPLETED
@@ -80,7 +80,7 @@ async def view(
         customer=_customer(
             codec, callback, await repository.phones_of(session, callback.id), reveal
         ),
-        current_method=policy.methods[min(callback.method_index, len(policy.methods) - 1)],
+        current_method=steps[min(callback.method_index, len(steps) - 1)].method.value,
         attempts=[AttemptOut.model_validate(a) for a in attempts],
         completion=CompletionOut.model_validate(completion) if completion else None,
         clocks=[

@@ -30,11 +30,9 @@ from app.callbacks.models import (
     Callback,
     CallbackAttempt,
     CallbackCompletion,
-    CallbackContactPolicy,
 )
 from app.callbacks.policy import (
     AttemptOutcome,
-    ContactPolicy,
     Decision,
     Method,
     MethodNotAllowed,
@@ -159,10 +157,8 @@ async def claim_next(
     if held is not None:
         return held
     view = await calendar_service.get_view(ctx.session, service.CALENDAR)
-    policies = await repository.policies(ctx.session)
-    kinds = policy.callable_kinds(
-        policies.values(), ctx.now, view.time_zone, view.days.is_working_day
-    )
+    policies = [r.policy for r in (await repository.rules(ctx.session)).values()]
+    kinds = policy.callable_kinds(policies, ctx.now, view.time_zone, view.days.is_working_day)
     if kind is not None:
         kinds = [k for k in kinds if k == kind]
     if not kinds:
@@ -235,14 +231,13 @@ def _attempt_times(
 
 async def _decide(
     ctx: Context, callback: Callback, body: s.AttemptIn, ended_at: dt.datetime
-) -> tuple[CallbackContactPolicy, ContactPolicy, Decision]:
+) -> tuple[repository.KindRules, Decision]:
     """The kind's policy and what it says follows this attempt (422 for a method it refuses)."""
-    row = await repository.policy_row(ctx.session, callback.kind)
-    rules = repository.to_policy(row)
+    kind = (await repository.rules(ctx.session))[callback.kind]
     view = await calendar_service.get_view(ctx.session, service.CALENDAR)
     try:
         decision = policy.after_attempt(
-            rules,
+            kind.policy,
             Progress(callback.method_index, callback.attempts_on_method),
             Method(body.method),
             AttemptOutcome(body.outcome),
@@ -252,7 +247,7 @@ async def _decide(
         )
     except MethodNotAllowed as exc:
         raise InvalidInput(str(exc), field="method") from exc
-    return row, rules, decision
+    return kind, decision
 
 
 def _attempt_row(
@@ -286,7 +281,7 @@ async def record_attempt(
     callback = await _lock(ctx, callback_id, Action.ATTEMPT, expected)
     _check_holder(ctx, callback)
     started_at, ended_at = _attempt_times(ctx, callback, body)
-    policy_row, rules, decision = await _decide(ctx, callback, body, ended_at)
+    kind, decision = await _decide(ctx, callback, body, ended_at)
     attempt = _attempt_row(ctx, callback, body, started_at, ended_at)
     ctx.session.add(attempt)
     await ctx.session.flush()
@@ -303,14 +298,14 @@ async def record_attempt(
     ended: Outcome | None = None
     if decision.next is Next.COMPLETE:
         to = State.COMPLETED
-        ended = await _complete(ctx, callback, attempt, policy_row.questionnaire_code, body, data)
+        ended = await _complete(ctx, callback, attempt, kind.questionnaire_code, body, data)
     elif decision.next is Next.RESCHEDULE:
         assert decision.next_attempt_at is not None
         to = State.RESCHEDULED
         callback.next_attempt_at = decision.next_attempt_at
         data |= {
             "next_attempt_at": decision.next_attempt_at.isoformat(),
-            "next_method": rules.steps[decision.progress.method_index].method.value,
+            "next_method": kind.policy.steps[decision.progress.method_index].method.value,
         }
     else:
         to, ended = State.UNREACHABLE, Outcome.UNREACHABLE
