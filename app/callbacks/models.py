@@ -113,10 +113,12 @@ class Callback(TimestampsMixin, Base):
             " AND (closed_at IS NULL) = (outcome IS NULL)",
             name="closed_when_terminal",
         ),
-        # The queue: open callbacks, most urgent first. claim-next reads it in this order with
-        # FOR UPDATE SKIP LOCKED; the other conditions (callable now, hold free) are filters.
+        # The queue: a branch's open callbacks, most urgent first. claim-next reads it in this
+        # order with FOR UPDATE SKIP LOCKED; the other conditions (callable now, hold free,
+        # kind, team) are filters on the rows it passes.
         Index(
             "ix_callbacks_queue",
+            "branch_id",
             "due_at",
             "priority",
             "id",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Select,
     Sequence,
     String,
     and_,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -26,6 +28,7 @@ from app.access.models import Team
 from app.access.principal import Principal
 from app.access.scope import readable_by
 from app.callbacks.models import (
+    OPEN_STATES,
     Callback,
     CallbackAttempt,
     CallbackCompletion,
@@ -201,24 +204,23 @@ async def current_hold(
     return callback
 
 
-async def lock_next_claimable(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    now: dt.datetime,
-    kinds: list[str],
-    team_id: uuid.UUID | None,
-) -> Callback | None:
-    """The most urgent callable callback, locked; rows other agents are claiming are skipped.
+def claim_query(
+    principal: Principal, *, now: dt.datetime, kinds: list[str], team_id: uuid.UUID | None
+) -> Select[tuple[Callback]]:
+    """The most urgent callable callback, to be locked; rows other agents are claiming are
+    skipped.
 
     Callable: waiting (or held by a hold that has expired), not before its window opens, its
     next attempt time reached, of a kind whose callable hours include now (``kinds``). Read in
-    the order of ``ix_callbacks_queue``; in READ COMMITTED a row claimed and committed by
-    another agent meanwhile is re-checked against the WHERE clause when locked, and dropped.
+    the order of ``ix_callbacks_queue``, whose predicate is repeated literally so that even a
+    generic plan may use it: closed callbacks (the history) are never scanned. In READ
+    COMMITTED a row claimed and committed by another agent meanwhile is re-checked against
+    the WHERE clause when locked, and dropped.
     """
-    query = (
+    return (
         select(Callback)
         .where(
+            text(OPEN_STATES),
             or_(
                 Callback.state.in_([s.value for s in WAITING]),
                 and_(Callback.state == State.IN_PROGRESS, Callback.held_until <= now),
@@ -233,7 +235,19 @@ async def lock_next_claimable(
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    callback: Callback | None = await session.scalar(query)
+
+
+async def lock_next_claimable(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    now: dt.datetime,
+    kinds: list[str],
+    team_id: uuid.UUID | None,
+) -> Callback | None:
+    callback: Callback | None = await session.scalar(
+        claim_query(principal, now=now, kinds=kinds, team_id=team_id)
+    )
     return callback
 
 
