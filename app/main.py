@@ -17,6 +17,7 @@ from app.access.router import router as auth_router
 from app.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.api.problems import COMMON_PROBLEMS, Problem, install_problem_handlers
 from app.calendar.router import router as calendars_router
+from app.callbacks.router import router as callbacks_router
 from app.claims.router import router as claims_router
 from app.clocks import sweeper
 from app.clocks.router import router as rule_sets_router
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, run_lifespan: bool = True) -
     app.include_router(claims_router)
     app.include_router(customers_router)
     app.include_router(ivr_router)
+    app.include_router(callbacks_router)
     _register_problem_schema(app)
     return app
 

@@ -178,6 +178,8 @@ SEEDED_TABLES = frozenset(
         "rule_sets",
         "clock_definitions",
         "complaint_causes",
+        "callback_questionnaires",
+        "callback_contact_policies",
     }
 )
 

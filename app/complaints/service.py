@@ -212,6 +212,12 @@ async def get(session: AsyncSession, principal: Principal, complaint_id: uuid.UU
     return complaint
 
 
+async def sealed_phones(session: AsyncSession, complaint_id: uuid.UUID) -> list[tuple[str, str]]:
+    """The complainant's phones as stored, ``(ciphertext, lookup hash)`` in order: for features
+    that contact the complainant (callbacks) and keep the numbers sealed the same way."""
+    return [(p.phone_enc, p.phone_hash) for p in await repository.phones_of(session, complaint_id)]
+
+
 async def view(
     session: AsyncSession,
     principal: Principal,

@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     """Code of the branch that gets IVR tickets when neither the policy nor the IVR's API key
     names one."""
 
+    callback_hold_minutes: int = Field(default=15, ge=1, le=480)
+    """How long ``claim-next`` holds a callback for its agent without an attempt; after that the
+    callback is back in the queue."""
+
+    callback_complaint_followup_working_days: int = Field(default=5, ge=1, le=60)
+    """A decided complaint's follow-up callback is due this many working days after the decision
+    notice (no rule-set clock defines it)."""
+
+    callback_claim_paid_working_days: int = Field(default=10, ge=1, le=60)
+    """A claim-paid callback is due this many working days after the payment."""
+
     log_level: str = "INFO"
     log_json: bool = True
 

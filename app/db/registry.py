@@ -8,6 +8,7 @@ from __future__ import annotations
 from app.access import models as _access_models  # noqa: F401
 from app.api import idempotency as _idempotency  # noqa: F401
 from app.calendar import models as _calendar_models  # noqa: F401
+from app.callbacks import models as _callback_models  # noqa: F401
 from app.claims import models as _claim_models  # noqa: F401
 from app.clocks import models as _clock_models  # noqa: F401
 from app.complaints import models as _complaint_models  # noqa: F401
