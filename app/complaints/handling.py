@@ -8,6 +8,7 @@ from typing import Any
 from app.access.models import User
 from app.access.permissions import Permission
 from app.api.etag import ExpectedVersion
+from app.callbacks import service as callbacks
 from app.complaints import deadlines
 from app.complaints import schemas as s
 from app.complaints.models import Complaint
@@ -119,6 +120,8 @@ async def notify(
     counted = await send_notice(ctx, complaint, body.kind, body)
     if body.kind == "decision" and counted:
         complaint.decision_received_on = body.received_on or sent_on
+        # The company owes a follow-up callback on every decided complaint (ch. 5, 回访).
+        await callbacks.schedule_complaint_followup(ctx.session, complaint, ctx.now, ctx.actor)
     if not (body.kind == "decision" and counted):
         to = current  # only a counting decision notice moves the complaint
     return await record(

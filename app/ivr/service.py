@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.pii import PiiCodec
 from app.access.principal import Principal
 from app.access.scope import company_wide_if_unbound
+from app.callbacks import service as callbacks
 from app.claims import service as claims
 from app.clocks import service as clocks
 from app.clocks.states import SubjectKind
 from app.complaints import deadlines as complaint_clocks
 from app.complaints import service as complaints
 from app.complaints.schemas import ComplaintCreate
+from app.core.clock import BUSINESS_TZ
 from app.core.errors import Conflict, InvalidInput
 from app.core.phones import normalise_field
 from app.customers import service as customers
@@ -325,14 +327,27 @@ async def _status_query(session: AsyncSession, codec: PiiCodec, call: Call) -> H
 async def _on_callback_request(
     session: AsyncSession, codec: PiiCodec, call: Call
 ) -> CallbackScheduled | None:
-    """Hook for the callbacks feature (issue 7): schedule the IVR call-back request of ``call``
-    (the ``ivr_callback_request`` clock) and return it with its due time.
-
-    Until it is wired, ``None``: the request stays recorded on the ``ivr_calls`` row with status
-    ``callback_requested`` and no ticket (index ``ix_ivr_calls_callback_requested``), and the
-    caller is told a call-back will come.
-    """
-    return None
+    """Schedule the IVR call-back request of ``call`` in the shared callback queue (its deadline
+    is the rule set's ``ivr_callback_request`` clock) and return it with its due time."""
+    callback = await callbacks.schedule_ivr_request(
+        session,
+        codec,
+        branch_id=call.branch_id,
+        phone_e164=call.e164,
+        name=None,
+        call_id=call.data.call_id,
+        now=call.now,
+        actor=call.principal.actor,
+    )
+    local_due = callback.due_at.astimezone(BUSINESS_TZ)
+    ticket = TicketRef(
+        kind="callback",
+        id=callback.id,
+        number=callback.number,
+        status=callback.state,
+        due_date=local_due.date(),
+    )
+    return CallbackScheduled(ticket=ticket, due_at=callback.due_at)
 
 
 async def _callback_request(session: AsyncSession, codec: PiiCodec, call: Call) -> Handled:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import frozen_at
@@ -305,3 +308,19 @@ def frozen_at_local(local: str) -> object:
     from app.core.clock import BUSINESS_TZ
 
     return frozen_at(datetime.fromisoformat(local).replace(tzinfo=BUSINESS_TZ))
+
+
+async def test_notified_decision_schedules_the_follow_up_callback(
+    client: AsyncClient, agent: Actor, session: AsyncSession
+) -> None:
+    with frozen_at_local("2026-09-01T10:00:00"):
+        notified = await _notified(client, agent, received_on="2026-09-01")
+    rows = (
+        await session.execute(
+            text("SELECT kind, state, due_at FROM callbacks WHERE ticket_id = :id"),
+            {"id": notified["id"]},
+        )
+    ).all()
+    assert [(r.kind, r.state) for r in rows] == [("complaint_followup", "scheduled")]
+    # Five working days after Tue 2026-09-01 is Tue 2026-09-08; due at 24:00 Beijing time.
+    assert rows[0].due_at == datetime(2026, 9, 8, 16, tzinfo=UTC)

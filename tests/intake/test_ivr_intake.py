@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -88,20 +88,27 @@ async def test_complaint_goes_through_the_complaint_service(
     assert complaint["received_at"] == "2026-11-20T01:00:00Z"
 
 
-async def test_callback_request_is_recorded_for_the_callbacks_feature(
+async def test_callback_request_joins_the_callback_queue_once(
     client: AsyncClient, ivr: dict[str, str], session: AsyncSession
 ) -> None:
     with frozen_at(NOW):
         body = (await post_call(client, ivr, intent="callback_request", call_id="cb-1")).json()
+        again = (await post_call(client, ivr, intent="callback_request", call_id="cb-1")).json()
     assert body["outcome"] == "callback_requested"
-    assert body["ticket"] is None
+    assert body["ticket"]["kind"] == "callback"
     assert "回电" in body["speech"]
-    row = (
+    assert again["replayed"] is True
+    assert again["ticket"] == body["ticket"]
+    rows = (
         await session.execute(
-            text("SELECT status, ticket_id FROM ivr_calls WHERE call_id = 'cb-1'")
+            text("SELECT id, kind, state, due_at FROM callbacks WHERE kind = 'ivr_request'")
         )
-    ).one()
-    assert tuple(row) == ("callback_requested", None)
+    ).all()
+    assert len(rows) == 1
+    callback = rows[0]
+    assert str(callback.id) == body["ticket"]["id"]
+    assert callback.state == "scheduled"
+    assert callback.due_at == NOW + timedelta(hours=4)  # rule set 1: within 4 hours
 
 
 async def test_status_query_creates_nothing_and_lists_open_items(
