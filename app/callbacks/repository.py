@@ -121,14 +121,6 @@ async def get(
     return callback
 
 
-async def lock_unscoped(session: AsyncSession, callback_id: uuid.UUID) -> Callback | None:
-    """For rule-driven changes made on behalf of another feature (no principal to scope by)."""
-    callback: Callback | None = await session.scalar(
-        select(Callback).where(Callback.id == callback_id).with_for_update()
-    )
-    return callback
-
-
 async def insert_once(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
     """Insert a rule-created callback unless its ``dedupe_key`` exists; its id, or ``None``.
 

@@ -188,6 +188,7 @@ class CallbackSummary(ResponseModel):
     number: str
     kind: str
     state: str
+    version: int = Field(description="For If-Match when acting from a list.")
     branch_id: uuid.UUID
     team_id: uuid.UUID | None
     assignee_id: uuid.UUID | None

@@ -1,5 +1,5 @@
 """Scheduling callbacks — by hand and by rules other features call in their own transaction —
-and reading them (masked, with audited reveal).
+ending their clocks, and finding one (``views.py`` shapes what a reader sees).
 
 The rule functions (``schedule_complaint_followup``, ``schedule_claim_paid``,
 ``schedule_ivr_request``) are idempotent per trigger: a unique ``dedupe_key`` settles repeats
@@ -95,6 +95,24 @@ def seal_phones(codec: PiiCodec, raw: list[str], field: str) -> list[SealedPhone
     return result
 
 
+async def _start_clock(
+    session: AsyncSession, callback: Callback, spec: ClockSpec, *, now: dt.datetime, actor: str
+) -> None:
+    """Start the rule set's clock on the callback; its due instant is the callback's due_at."""
+    clock = await clocks.start(
+        session,
+        subject=subject(callback.id),
+        definition=spec.definition,
+        started_at=now,
+        rule_set_version=spec.rule_set_version,
+        now=now,
+        actor=actor,
+        reason=spec.reason,
+    )
+    callback.due_at = clock.due_at
+    await session.flush()
+
+
 async def _insert(
     session: AsyncSession,
     new: NewCallback,
@@ -133,18 +151,7 @@ async def _insert(
     await session.flush()
     callback = await session.get_one(Callback, inserted)
     if clock is not None:
-        started = await clocks.start(
-            session,
-            subject=subject(callback.id),
-            definition=clock.definition,
-            started_at=now,
-            rule_set_version=clock.rule_set_version,
-            now=now,
-            actor=new.created_by,
-            reason=clock.reason,
-        )
-        callback.due_at = started.due_at
-        await session.flush()
+        await _start_clock(session, callback, clock, now=now, actor=new.created_by)
     await events.append(
         session,
         ticket_kind="callback",

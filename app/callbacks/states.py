@@ -83,16 +83,6 @@ def release_target(attempts_made: int) -> State:
     return State.RESCHEDULED if attempts_made > 0 else State.SCHEDULED
 
 
-def outcome_state(outcome: Outcome) -> State:
-    """The terminal state of each way a callback can end."""
-    return {
-        Outcome.REACHED: State.COMPLETED,
-        Outcome.REFUSED: State.COMPLETED,
-        Outcome.UNREACHABLE: State.UNREACHABLE,
-        Outcome.CANCELLED: State.CANCELLED,
-    }[outcome]
-
-
 def mermaid() -> str:
     """The table as a Mermaid state diagram (for the docs)."""
     lines = ["stateDiagram-v2"]

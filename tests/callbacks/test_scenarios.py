@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import BUSINESS_TZ
@@ -503,3 +505,19 @@ async def test_policies_are_published_as_data(client: AsyncClient, agent: Actor)
     assert [s["method"] for s in new_policy["steps"]] == ["phone", "sms_questionnaire", "on_site"]
     codes = {i["code"] for i in new_policy["questionnaire"]["items"] if i["required"]}
     assert {"signed_personally", "knows_cooling_off_period", "understands_surrender_loss"} <= codes
+
+
+async def test_attempts_are_append_only(
+    client: AsyncClient, agent: Actor, session: AsyncSession
+) -> None:
+    with at_local("2026-03-10T10:00"):
+        await schedule(client, agent.headers)
+        held = (await claim(client, agent.headers)).json()
+        await act(client, agent.headers, held, "attempts", no_answer())
+    for statement in (
+        "UPDATE callback_attempts SET outcome = 'reached'",
+        "DELETE FROM callback_attempts",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with session.begin_nested():
+                await session.execute(text(statement))
