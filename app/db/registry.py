@@ -12,6 +12,9 @@ from app.clocks import models as _clock_models  # noqa: F401
 from app.complaints import models as _complaint_models  # noqa: F401
 from app.db.base import Base
 from app.events import models as _event_models  # noqa: F401
+from app.feed import models as _feed_models  # noqa: F401
 from app.org import models as _org_models  # noqa: F401
+from app.reports import models as _report_models  # noqa: F401
+from app.webhooks import models as _webhook_models  # noqa: F401
 
 metadata = Base.metadata
