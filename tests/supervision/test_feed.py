@@ -25,7 +25,9 @@ from tests.supervision.helpers import http, read_feed
 
 def _of(ticket_id: str, items: list[dict[str, object]]) -> list[str]:
     return [
-        str(e["type"]) for e in items if e["ticket"] and e["ticket"]["id"] == ticket_id  # type: ignore[index]
+        str(e["type"])
+        for e in items
+        if e["ticket"] and e["ticket"]["id"] == ticket_id  # type: ignore[index]
     ]
 
 
@@ -53,7 +55,8 @@ async def test_every_change_is_published_once_in_a_stable_resumable_order(
         "complaint.accept",
     ]
     positions = [decode_position(str(e["cursor"])) for e in whole]
-    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    assert positions == sorted(positions)
+    assert len(set(positions)) == len(positions)
     accept = whole[-1]
     assert accept["data"]["from_status"] == "under_review"
     assert accept["data"]["to_status"] == "investigating"
@@ -88,8 +91,10 @@ async def test_a_rolled_back_transition_publishes_nothing(committed_db: FastAPI)
             body = Accept(notice=NoticeIn(mode="sms", delivery="sent"))
             await transitions.accept(context, uuid.UUID(created["id"]), body, ANY_VERSION)
             written = await session.scalar(
-                select(OutboxEvent.id).where(OutboxEvent.ticket_id == uuid.UUID(created["id"]))
-                .order_by(OutboxEvent.id.desc()).limit(1)
+                select(OutboxEvent.id)
+                .where(OutboxEvent.ticket_id == uuid.UUID(created["id"]))
+                .order_by(OutboxEvent.id.desc())
+                .limit(1)
             )
             assert written is not None  # the outbox row exists inside the transaction ...
             await session.rollback()
