@@ -78,15 +78,23 @@ def events_of_types(
     expressions, e.g. a cursor read in the same statement) and up to ``through``: for read
     models built from the feed (the report summary)."""
     query = select(
-        OutboxEvent.id, OutboxEvent.type, OutboxEvent.occurred_at, OutboxEvent.payload
+        OutboxEvent.id,
+        OutboxEvent.type,
+        OutboxEvent.ticket_id,
+        OutboxEvent.occurred_at,
+        OutboxEvent.payload,
     ).where(
         OutboxEvent.type.in_(types),
         tuple_(OutboxEvent.xact_id, OutboxEvent.id) > tuple_(*after),
+        OutboxEvent.xact_id >= after[0],
     )
     if through is not None:
         query = query.where(
             tuple_(OutboxEvent.xact_id, OutboxEvent.id)
-            <= tuple_(literal(through.xact_id), literal(through.id))
+            <= tuple_(literal(through.xact_id), literal(through.id)),
+            # The same bound on the leading column alone: the planner estimates a range of
+            # row comparisons poorly and would scan the table instead of the index.
+            OutboxEvent.xact_id <= through.xact_id,
         )
     return query
 

@@ -1,4 +1,4 @@
-"""Deadline outcomes as rows: the SQL shared by the summary's folding and the reports.
+"""Report facts as rows: the SQL shared by the summaries' folding and the reports.
 
 A *settlement* is a change-feed event that decides a clock's outcome for the on-time rate:
 
@@ -9,7 +9,8 @@ A *settlement* is a change-feed event that decides a clock's outcome for the on-
   but still the end of handling when it is the source's handling clock.
 
 Cancelled clocks are not settlements. Each settlement belongs to the business date (Asia/Shanghai)
-of its event. All of it is SQL over indexed rows: no ticket is looked at in Python.
+of its event. A *receipt* is a ticket's creation event; it counts in the month the ticket was
+received. All of it is SQL over indexed rows: no ticket is looked at in Python.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    TIMESTAMP,
     Date,
     FromClause,
     Integer,
@@ -38,7 +40,7 @@ from app.clocks.models import Clock
 from app.core.clock import BUSINESS_TZ
 from app.feed import repository as feed
 from app.feed.repository import Position
-from app.reports.models import SLA_CURSOR, ReportCursor
+from app.reports.models import SUMMARY_CURSOR, ReportCursor
 from app.reports.sources import TicketSource
 
 TZ = BUSINESS_TZ.key
@@ -59,48 +61,54 @@ def local_date(instant: Any) -> Any:
     return cast(func.timezone(TZ, instant), Date)
 
 
+def month_of(day: Any) -> Any:
+    """The first day of a date's month."""
+    return cast(func.date_trunc("month", cast(day, TIMESTAMP)), Date)
+
+
+def bucket(period: Any, day: Any) -> Any:
+    """The first day of the report bucket (day, week from Monday, month, quarter) of a date."""
+    return cast(func.date_trunc(str(period), cast(day, TIMESTAMP)), Date)
+
+
 def working_days_between(calendar_code: Any, after_day: Any, through_day: Any) -> Any:
     """Working days after ``after_day`` up to and including ``through_day`` on the calendar
     (SQL function of migration 0008: weekday arithmetic plus the calendar's exceptions)."""
     return func.working_days_between(calendar_code, after_day, through_day, type_=Integer)
 
 
-def _settlements(events: Select[Any]) -> FromClause:
-    rows = events.subquery("events")
+def _events(types: tuple[str, ...], window: tuple[Position, Position] | None) -> FromClause:
+    """Feed events of ``types`` in ``(after, through]``, or, without a window, after the
+    summaries' cursor — read in the same statement (so the same snapshot) as the summaries, so
+    that together they count each event exactly once."""
+    if window is not None:
+        after, through = window
+        query = feed.events_of_types(types, after=(after.xact_id, after.id), through=through)
+    else:
+
+        def cursor(column: Any) -> Any:
+            value = select(column).where(ReportCursor.name == SUMMARY_CURSOR).scalar_subquery()
+            return func.coalesce(value, 0)
+
+        position = (cursor(ReportCursor.after_xact), cursor(ReportCursor.after_id))
+        query = feed.events_of_types(types, after=position)
+    return query.subquery("events")
+
+
+def settlements(window: tuple[Position, Position] | None) -> FromClause:
+    events = _events(SETTLEMENT_TYPES, window)
     return select(
-        cast(rows.c.payload["clock"]["id"].astext, UUID(as_uuid=True)).label("clock_id"),
-        rows.c.occurred_at.label("at"),
-        (rows.c.type == "clock.breached").label("breach"),
+        cast(events.c.payload["clock"]["id"].astext, UUID(as_uuid=True)).label("clock_id"),
+        events.c.occurred_at.label("at"),
+        (events.c.type == "clock.breached").label("breach"),
     ).subquery("settlements")
 
 
-def settlements_between(after: Position, through: Position) -> FromClause:
-    """Settlements in the feed from ``after`` (excluded) to ``through`` (included)."""
-    return _settlements(
-        feed.events_of_types(SETTLEMENT_TYPES, after=(after.xact_id, after.id), through=through)
-    )
-
-
-def settlements_not_folded() -> FromClause:
-    """Settlements after the summary's cursor, the cursor read in the same statement (so the
-    same snapshot): together with the summary, each settlement is counted exactly once."""
-
-    def cursor(column: Any) -> Any:
-        value = select(column).where(ReportCursor.name == SLA_CURSOR).scalar_subquery()
-        return func.coalesce(value, 0)
-
-    return _settlements(
-        feed.events_of_types(
-            SETTLEMENT_TYPES, after=(cursor(ReportCursor.after_xact), cursor(ReportCursor.after_id))
-        )
-    )
-
-
-def facts(settlements: FromClause, source: TicketSource) -> Select[Any]:
+def facts(settled: FromClause, source: TicketSource) -> Select[Any]:
     """One row per settlement of ``source``'s clocks, with the ticket's dimensions."""
     tickets = source.dimensions().subquery(f"{source.kind}_tickets")
-    breach = settlements.c.breach
-    day = local_date(settlements.c.at)
+    breach = settled.c.breach
+    day = local_date(settled.c.at)
     handled = (
         and_(not_(breach), Clock.name == source.handling_clock)
         if source.handling_clock is not None
@@ -123,18 +131,34 @@ def facts(settlements: FromClause, source: TicketSource) -> Select[Any]:
         case((handled, 1), else_=0).label("handled"),
         case((handled, handling_days), else_=0).label("handling_working_days"),
     ).select_from(
-        settlements.join(Clock, Clock.id == settlements.c.clock_id).join(
+        settled.join(Clock, Clock.id == settled.c.clock_id).join(
             tickets, and_(Clock.subject_kind == source.kind, tickets.c.id == Clock.subject_id)
         )
     )
 
 
-def all_facts(settlements: FromClause, sources: list[TicketSource]) -> FromClause:
-    """The facts of every source as one selectable (``union all``)."""
-    parts = [facts(settlements, source) for source in sources]
-    if len(parts) == 1:
-        return parts[0].subquery("facts")
-    return union_all(*parts).subquery("facts")
+def all_facts(window: tuple[Position, Position] | None, sources: list[TicketSource]) -> FromClause:
+    """The settlement facts of every source as one selectable (``union all``)."""
+    parts = [facts(settlements(window), source) for source in sources]
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("facts")
+
+
+def receipts(window: tuple[Position, Position] | None, source: TicketSource) -> FromClause:
+    """One row per ticket of ``source`` created in the window, with its dimensions."""
+    types = (f"{source.kind}.{source.created_action}",)
+    events = _events(types, window)
+    tickets = source.dimensions().subquery(f"{source.kind}_received")
+    return (
+        select(
+            tickets.c.received_at,
+            tickets.c.branch_id,
+            tickets.c.cause,
+            tickets.c.product_line,
+            tickets.c.channel,
+        )
+        .select_from(events.join(tickets, tickets.c.id == events.c.ticket_id))
+        .subquery("receipts")
+    )
 
 
 def dimension_value(rows: FromClause, dimension: str) -> Any:

@@ -1,14 +1,18 @@
-"""The daily summary of deadline outcomes, and how far it has read the change feed.
+"""The report summaries, and how far they have read the change feed.
 
-``report_sla_daily`` holds, per business date, ticket kind, clock name, scope and one
-dimension value, the clocks settled (met or late), met, and the handling time of decisions
+``report_sla_summary`` holds, per grain (a day, or a month), ticket kind, clock name, scope and
+one dimension value, the clocks settled (met or late), met, and the handling time of decisions
 notified. Each outcome is counted under every dimension (``total``, ``branch``, ``team``,
-``product_line``, ``cause``, ``channel``), twice: in its branch's scope and in the all-branches
-scope, so a report reads a few hundred rows per day whatever it is grouped by.
+``product_line``, ``cause``, ``channel``), in its branch's scope and in the all-branches scope,
+in its day and in its month: a year's report by month reads a few thousand rows, however many
+tickets there are.
 
-The summary is folded from the change feed's ``clock.breached`` / ``clock.stopped`` events up
-to ``report_cursors['sla_daily']``; a report adds the events after that position, read in the
-same statement, so it is exact however far behind the folding is.
+``report_ticket_months`` counts the tickets received per month, branch, cause, product line and
+channel (the complaint statistics).
+
+Both are folded from the change feed (``clock.breached`` / ``clock.stopped`` and the tickets'
+creation events) up to ``report_cursors['report_summary']``; a report adds the events after that
+position, read in the same statement, so it is exact however far behind the folding is.
 """
 
 from __future__ import annotations
@@ -25,22 +29,27 @@ ALL_BRANCHES = uuid.UUID(int=0)
 """The scope of rows that count every branch (what users who see all branches read)."""
 
 DIMENSIONS = ("total", "branch", "team", "product_line", "cause", "channel")
-SLA_CURSOR = "sla_daily"
+GRAINS = ("day", "month")
+SUMMARY_CURSOR = "report_summary"
 
 
-class SlaDaily(Base):
-    __tablename__ = "report_sla_daily"
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+class SlaSummary(Base):
+    __tablename__ = "report_sla_summary"
     __table_args__ = (
-        CheckConstraint(
-            "dimension IN (" + ", ".join(f"'{d}'" for d in DIMENSIONS) + ")",
-            name="dimension_known",
-        ),
+        CheckConstraint(_one_of("grain", GRAINS), name="grain_known"),
+        CheckConstraint(_one_of("dimension", DIMENSIONS), name="dimension_known"),
     )
 
-    # Key order: a report asks for one dimension and scope over a range of days.
+    # Key order: a report asks for one grain, dimension and scope over a range of periods.
+    grain: Mapped[str] = mapped_column(String(8), primary_key=True)
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     scope: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    starts_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    """The day, or the first day of the month."""
     subject_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     clock_name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -49,6 +58,18 @@ class SlaDaily(Base):
     met: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     handled: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     handling_working_days: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class TicketMonth(Base):
+    __tablename__ = "report_ticket_months"
+
+    subject_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    branch_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    cause: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_line: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class ReportCursor(Base):

@@ -53,6 +53,19 @@ def instants(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
+def full_months(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The whole months inside ``first .. last`` (both included): the first day of the first
+    one and the first day after the last one; ``None`` if the range holds no whole month."""
+    start = first if first.day == 1 else _next_month(first)
+    after = last + dt.timedelta(days=1)
+    end = after if after.day == 1 else after.replace(day=1)
+    return (start, end) if start < end else None
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
 def rate(part: int, whole: int) -> float | None:
     """``part / whole`` rounded to four places, or ``None`` when there is nothing to divide."""
     return round(part / whole, 4) if whole else None

@@ -198,40 +198,6 @@ async def at_risk(
     return list((await session.execute(query)).all())
 
 
-async def ticket_counts(
-    session: AsyncSession,
-    source: TicketSource,
-    principal: Principal,
-    *,
-    start: dt.datetime,
-    end: dt.datetime,
-    by: Sequence[str],
-) -> list[Row[Any]]:
-    """Tickets received in ``start <= received_at < end``, counted per combination of ``by``
-    and for each dimension of ``by`` alone and overall (grouping sets over the combinations,
-    so the tickets are read once)."""
-    tickets = source.dimensions().subquery("tickets")
-    columns = [tickets.c[DIMENSION_COLUMNS[name] or name].label(name) for name in by]
-    cells = (
-        select(*columns, func.count().label("n"))
-        .where(
-            tickets.c.received_at >= start,
-            tickets.c.received_at < end,
-            readable_by(principal, tickets.c.branch_id),
-        )
-        .group_by(*columns)
-        .cte("cells")
-    )
-    keys = [cells.c[name] for name in by]
-    sets = [tuple_(*keys), *(tuple_(key) for key in keys if len(keys) > 1), tuple_()]
-    query = select(
-        *keys,
-        func.sum(cells.c.n).label("n"),
-        *(func.grouping(key).label(f"g_{key.name}") for key in keys),
-    ).group_by(func.grouping_sets(*sets))
-    return list((await session.execute(query)).all())
-
-
 async def success_rates(
     session: AsyncSession,
     source: RateSource,

@@ -367,34 +367,36 @@ async def complaint_statistics(
     dimensions asked for), with subtotals and the regulator's per-unit rates of the total."""
     check_range(first, last)
     dims = list(dict.fromkeys(by)) or list(StatisticsBy)
-    start, end = instants(first, last)
-    rows = await repository.ticket_counts(
+    rows = await summary.ticket_counts(
         session,
         TICKET_SOURCES[COMPLAINT],
         principal,
-        start=start,
-        end=end,
+        first=first,
+        last=last,
         by=[d.value for d in dims],
     )
-    branch_ids = {row.branch for row in rows if "branch" in row._fields and row.branch}
+    names = [d.value for d in dims]
+    width = len(names)
+    branch_at = names.index("branch") if "branch" in names else None
+    branch_ids = {row[branch_at] for row in rows if branch_at is not None and row[branch_at]}
     labels = await repository.labels(session, branch_ids=branch_ids, team_ids=set())
     total = 0
     cells: list[StatisticsCell] = []
     subtotals: dict[str, list[Subtotal]] = defaultdict(list)
     for row in rows:
-        kept = [d for d in dims if not getattr(row, f"g_{d.value}")]
-        values = {d.value: getattr(row, d.value) for d in kept}
+        values, count, flags = row[:width], int(row[width]), row[width + 1 :]
+        kept = [i for i, summed in enumerate(flags) if not summed]
         if not kept:
-            total = int(row.n)
-        if len(kept) == len(dims):
-            cells.append(_cell(values, int(row.n), labels))
+            total = count
+        if len(kept) == width:
+            cells.append(_cell(dict(zip(names, values, strict=True)), count, labels))
         if len(kept) == 1:
-            value = values[kept[0].value]
-            subtotals[kept[0].value].append(
+            (i,) = kept
+            subtotals[names[i]].append(
                 Subtotal(
-                    value=str(value) if value is not None else None,
-                    label=labels.get(value) if kept[0] is StatisticsBy.BRANCH else None,
-                    count=int(row.n),
+                    value=str(values[i]) if values[i] is not None else None,
+                    label=labels.get(values[i]) if i == branch_at else None,
+                    count=count,
                 )
             )
     for items in subtotals.values():

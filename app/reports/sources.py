@@ -37,6 +37,9 @@ class TicketSource:
     dimensions: Callable[[], Select[Any]]
     handling_clock: str | None = None
     """The clock whose stop ends handling (for the average handling time), if the kind has one."""
+    created_action: str = "register"
+    """The ticket event that creates a ticket (``<kind>.<action>`` in the change feed): what the
+    monthly counts of tickets received are folded from."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,10 +172,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_report_cursors")),
     )
     op.create_table(
-        "report_sla_daily",
+        "report_sla_summary",
+        sa.Column("grain", sa.String(length=8), nullable=False),
         sa.Column("dimension", sa.String(length=16), nullable=False),
         sa.Column("scope", sa.UUID(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
         sa.Column("subject_kind", sa.String(length=20), nullable=False),
         sa.Column("clock_name", sa.String(length=64), nullable=False),
         sa.Column("value", sa.String(length=64), nullable=False),
@@ -187,16 +188,39 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint(
             "dimension IN ('total', 'branch', 'team', 'product_line', 'cause', 'channel')",
-            name=op.f("ck_report_sla_daily_dimension_known"),
+            name=op.f("ck_report_sla_summary_dimension_known"),
+        ),
+        sa.CheckConstraint(
+            "grain IN ('day', 'month')", name=op.f("ck_report_sla_summary_grain_known")
         ),
         sa.PrimaryKeyConstraint(
+            "grain",
             "dimension",
             "scope",
-            "day",
+            "starts_on",
             "subject_kind",
             "clock_name",
             "value",
-            name=op.f("pk_report_sla_daily"),
+            name=op.f("pk_report_sla_summary"),
+        ),
+    )
+    op.create_table(
+        "report_ticket_months",
+        sa.Column("subject_kind", sa.String(length=20), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("branch_id", sa.UUID(), nullable=False),
+        sa.Column("cause", sa.String(length=64), nullable=False),
+        sa.Column("product_line", sa.String(length=64), nullable=False),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("received", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "subject_kind",
+            "month",
+            "branch_id",
+            "cause",
+            "product_line",
+            "channel",
+            name=op.f("pk_report_ticket_months"),
         ),
     )
     op.create_table(
@@ -283,7 +307,9 @@ def upgrade() -> None:
     op.execute(HISTORY)
     for statement in TRIGGER_FUNCTIONS + TRIGGERS:
         op.execute(statement)
-    op.execute("INSERT INTO report_cursors (name, after_xact, after_id) VALUES ('sla_daily', 0, 0)")
+    op.execute(
+        "INSERT INTO report_cursors (name, after_xact, after_id) VALUES ('report_summary', 0, 0)"
+    )
     permissions = sa.table("role_permissions", sa.column("role"), sa.column("permission"))
     op.bulk_insert(permissions, [{"role": r, "permission": p} for r, p in ROLE_PERMISSIONS])
 
@@ -312,7 +338,8 @@ def downgrade() -> None:
     )
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_subscriptions")
-    op.drop_table("report_sla_daily")
+    op.drop_table("report_ticket_months")
+    op.drop_table("report_sla_summary")
     op.drop_table("report_cursors")
     op.drop_index("ix_outbox_events_position", table_name="outbox_events")
     op.drop_table("outbox_events")

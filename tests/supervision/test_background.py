@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.cli import main
 from app.core.config import Environment, Settings, get_settings
 from app.main import create_app, lifespan
-from app.reports.models import SLA_CURSOR, ReportCursor, SlaDaily
+from app.reports.models import SUMMARY_CURSOR, ReportCursor, SlaSummary
 from tests.complaints.helpers import SMS_SENT, act, register
 from tests.conftest import add_actor
 from tests.supervision.helpers import http
@@ -70,7 +70,7 @@ async def test_the_service_delivers_and_folds_in_the_background(
         async def folded() -> None:
             while True:
                 async with service.state.db.session_factory() as session:
-                    rows = (await session.scalars(select(SlaDaily.clock_name))).all()
+                    rows = (await session.scalars(select(SlaSummary.clock_name))).all()
                 if rows:
                     return
                 await asyncio.sleep(0.05)
@@ -104,7 +104,7 @@ async def test_the_commands_deliver_and_rebuild(
     assert "Report summary rebuilt from" in output
     assert len(receiver.bodies) == 3
     async with committed_db.state.db.session_factory() as session:
-        cursor = await session.get_one(ReportCursor, SLA_CURSOR)
-        names = set((await session.scalars(select(SlaDaily.clock_name))).all())
+        cursor = await session.get_one(ReportCursor, SUMMARY_CURSOR)
+        names = set((await session.scalars(select(SlaSummary.clock_name))).all())
     assert cursor.after_xact > 0
     assert names == {"C3_acceptance_notice"}

@@ -133,3 +133,21 @@ async def test_a_period_is_checked(client: AsyncClient, admin: Actor) -> None:
         "/v1/reports/complaints", params={**Q1, "policies_10k": -1}, headers=admin.headers
     )
     assert negative.status_code == 422
+
+
+def test_whole_months_of_a_range() -> None:
+    import datetime as dt
+
+    from app.reports.periods import full_months
+
+    def months(first: str, last: str) -> tuple[str, str] | None:
+        found = full_months(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+        return (found[0].isoformat(), found[1].isoformat()) if found else None
+
+    assert months("2026-01-01", "2026-03-31") == ("2026-01-01", "2026-04-01")
+    assert months("2026-01-02", "2026-03-31") == ("2026-02-01", "2026-04-01")
+    assert months("2026-01-01", "2026-03-30") == ("2026-01-01", "2026-03-01")
+    assert months("2026-02-01", "2026-02-28") == ("2026-02-01", "2026-03-01")
+    assert months("2026-02-02", "2026-02-28") is None
+    assert months("2026-01-15", "2026-02-14") is None
+    assert months("2025-12-31", "2026-01-31") == ("2026-01-01", "2026-02-01")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.clocks.sweeper import breach_batch
 from app.complaints.models import Complaint
 from app.reports import sources, summary
-from app.reports.models import SlaDaily
+from app.reports.models import SlaSummary
 from tests.complaints.helpers import clock
 from tests.conftest import Actor, add_actor
 from tests.supervision.helpers import accepted, decided_and_notified, http, local, registered
@@ -140,19 +140,36 @@ async def test_the_daily_summary_gives_the_same_figures_folded_or_not(
         return count
 
     async def all_views(client: AsyncClient) -> list[Any]:
-        return [
+        rates = [
             (await indicators(client, who, period=period, **group))["rows"]
             for who in (supervisor, admin)
             for period in ("day", "month")
             for group in ({}, {"group_by": "team"}, {"group_by": "channel"})
         ]
+        counts = []
+        for who in (supervisor, admin):
+            for first, last in (
+                ("2026-03-01", "2026-03-31"),  # a whole month: the monthly counts
+                ("2026-02-20", "2026-03-10"),  # no whole month: the tickets themselves
+                ("2026-02-20", "2026-04-05"),  # both
+            ):
+                response = await client.get(
+                    "/v1/reports/complaints",
+                    params={"from": first, "to": last},
+                    headers=who.headers,
+                )
+                assert response.status_code == 200, response.text
+                counts.append((response.json()["total"], response.json()["cells"]))
+        return [rates, counts]
 
     async def stored_rows() -> int:
         async with factory() as session:
-            return len((await session.scalars(select(SlaDaily.day))).all())
+            return len((await session.scalars(select(SlaSummary.starts_on))).all())
 
     async with http(committed_db) as client:
         await ten_complaints(client, supervisor.headers, sweep)
+        for received in ("2026-02-25T10:00", "2026-03-31T23:00", "2026-04-02T10:00"):
+            await registered(client, supervisor.headers, received, channel="email")
         unfolded = await all_views(client)
         assert await stored_rows() == 0
         async with factory() as session:  # part of the feed only: the rest is read live
@@ -169,9 +186,10 @@ async def test_the_daily_summary_gives_the_same_figures_folded_or_not(
         await summary.fold_all(factory, batch=1000)
         refolded = await all_views(client)
 
-    month = unfolded[3][0]  # the supervisor, by month, ungrouped
+    month = unfolded[0][3][0]  # the supervisor, by month, ungrouped
     assert rates_of(month)[C7] == (10, 7, 0.7)
     assert month["average_handling_working_days"] == 9.0
+    assert [total for total, _ in unfolded[1]] == [11, 11, 13] * 2
     assert unfolded == partly == folded == reset == refolded
 
 
