@@ -208,9 +208,9 @@ async def _rebuild_reports() -> int:
     db = create_database(settings, settings.database_url)
     try:
         async with db.session_factory() as session:
-            await summary.reset(session)
+            folded = await summary.rebuild(session)
             await session.commit()
-        return await summary.fold_all(db.session_factory, batch=summary.FOLD_BATCH)
+        return folded
     finally:
         await db.dispose()
 

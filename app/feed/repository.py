@@ -73,10 +73,12 @@ def events_of_types(
     *,
     after: tuple[Any, Any],
     through: Position | None = None,
+    from_xact: int = 0,
 ) -> Select[Any]:
     """A selectable of the events of ``types`` after the position ``after`` (two values or SQL
     expressions, e.g. a cursor read in the same statement) and up to ``through``: for read
-    models built from the feed (the report summary)."""
+    models built from the feed (the report summaries). ``from_xact`` must not exclude anything
+    after ``after``; it is a bound the planner can estimate."""
     query = select(
         OutboxEvent.id,
         OutboxEvent.type,
@@ -87,6 +89,8 @@ def events_of_types(
         OutboxEvent.type.in_(types),
         tuple_(OutboxEvent.xact_id, OutboxEvent.id) > tuple_(*after),
         OutboxEvent.xact_id >= after[0],
+        # A lower bound known in advance (``after`` may be read in the statement itself).
+        OutboxEvent.xact_id >= from_xact,
     )
     if through is not None:
         query = query.where(

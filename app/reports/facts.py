@@ -15,6 +15,7 @@ received. All of it is SQL over indexed rows: no ticket is looked at in Python.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -77,25 +78,40 @@ def working_days_between(calendar_code: Any, after_day: Any, through_day: Any) -
     return func.working_days_between(calendar_code, after_day, through_day, type_=Integer)
 
 
-def _events(types: tuple[str, ...], window: tuple[Position, Position] | None) -> FromClause:
-    """Feed events of ``types`` in ``(after, through]``, or, without a window, after the
-    summaries' cursor — read in the same statement (so the same snapshot) as the summaries, so
-    that together they count each event exactly once."""
-    if window is not None:
-        after, through = window
-        query = feed.events_of_types(types, after=(after.xact_id, after.id), through=through)
-    else:
+@dataclass(frozen=True, slots=True)
+class Unfolded:
+    """The events after the summaries' cursor, the cursor read in the same statement (so the
+    same snapshot) as the summaries: together they count each event exactly once.
+
+    ``hint`` is the cursor's transaction id as read just before the statement. The cursor never
+    moves back (a rebuild replaces the summaries in one transaction), so the hint excludes
+    nothing the statement needs; it is there for the planner, which cannot estimate a bound read
+    in the statement and would otherwise plan for a large share of the feed (and scan the
+    tickets) rather than the few events not folded yet."""
+
+    hint: int = 0
+
+
+Window = tuple[Position, Position] | Unfolded
+"""A stretch of the feed ``(after, through]``, or what the summaries have not folded yet."""
+
+
+def _events(types: tuple[str, ...], window: Window) -> FromClause:
+    if isinstance(window, Unfolded):
 
         def cursor(column: Any) -> Any:
             value = select(column).where(ReportCursor.name == SUMMARY_CURSOR).scalar_subquery()
             return func.coalesce(value, 0)
 
         position = (cursor(ReportCursor.after_xact), cursor(ReportCursor.after_id))
-        query = feed.events_of_types(types, after=position)
+        query = feed.events_of_types(types, after=position, from_xact=window.hint)
+    else:
+        after, through = window
+        query = feed.events_of_types(types, after=(after.xact_id, after.id), through=through)
     return query.subquery("events")
 
 
-def settlements(window: tuple[Position, Position] | None) -> FromClause:
+def settlements(window: Window) -> FromClause:
     events = _events(SETTLEMENT_TYPES, window)
     return select(
         cast(events.c.payload["clock"]["id"].astext, UUID(as_uuid=True)).label("clock_id"),
@@ -137,13 +153,13 @@ def facts(settled: FromClause, source: TicketSource) -> Select[Any]:
     )
 
 
-def all_facts(window: tuple[Position, Position] | None, sources: list[TicketSource]) -> FromClause:
+def all_facts(window: Window, sources: list[TicketSource]) -> FromClause:
     """The settlement facts of every source as one selectable (``union all``)."""
     parts = [facts(settlements(window), source) for source in sources]
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("facts")
 
 
-def receipts(window: tuple[Position, Position] | None, source: TicketSource) -> FromClause:
+def receipts(window: Window, source: TicketSource) -> FromClause:
     """One row per ticket of ``source`` created in the window, with its dimensions."""
     types = (f"{source.kind}.{source.created_action}",)
     events = _events(types, window)

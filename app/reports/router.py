@@ -18,7 +18,7 @@ from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
 from app.core.clock import utc_now
-from app.reports import csv_export, service
+from app.reports import exports, indicators, service, statistics
 from app.reports.periods import GroupBy, Period, StatisticsBy
 from app.reports.repository import TicketFilter
 from app.reports.schemas import (
@@ -86,7 +86,7 @@ async def list_breaches(
     to: Annotated[AwareDatetime, Query(description="breached_at before (excluded).")],
     ticket_kind: TicketKind | None = None,
 ) -> Any:
-    as_csv = csv_export.wants_csv(request.headers.get("accept"))
+    as_csv = exports.wants_csv(request.headers.get("accept"))
     listing = await service.breaches(
         session,
         principal,
@@ -96,13 +96,13 @@ async def list_breaches(
         end=to,
         now=utc_now(),
         cursor=None if as_csv else page.cursor,
-        limit=csv_export.MAX_ROWS if as_csv else page.limit,
+        limit=exports.MAX_ROWS if as_csv else page.limit,
     )
     items = [service.breach_row(row) for row in listing.rows]
     if as_csv:
-        csv_export.check_size(len(items) + (1 if listing.next_key else 0))
-        rows = (service.breach_csv_row(item) for item in items)
-        return csv_export.response("breaches.csv", service.BREACH_COLUMNS, rows)
+        exports.check_size(len(items) + (1 if listing.next_key else 0))
+        rows = (exports.breach_csv_row(item) for item in items)
+        return exports.response("breaches.csv", exports.BREACH_COLUMNS, rows)
     return Page[BreachRow](items=items, next_cursor=_next(listing.next_key))
 
 
@@ -123,7 +123,7 @@ async def list_at_risk(
     unit: Literal["working_days", "hours"] = "working_days",
     ticket_kind: TicketKind | None = None,
 ) -> Any:
-    as_csv = csv_export.wants_csv(request.headers.get("accept"))
+    as_csv = exports.wants_csv(request.headers.get("accept"))
     now = utc_now()
     listing = await service.at_risk(
         session,
@@ -134,13 +134,13 @@ async def list_at_risk(
         unit=unit,
         now=now,
         cursor=None if as_csv else page.cursor,
-        limit=csv_export.MAX_ROWS if as_csv else page.limit,
+        limit=exports.MAX_ROWS if as_csv else page.limit,
     )
     items = [service.at_risk_row(row, now) for row in listing.rows]
     if as_csv:
-        csv_export.check_size(len(items) + (1 if listing.next_key else 0))
-        rows = (service.at_risk_csv_row(item) for item in items)
-        return csv_export.response("at-risk.csv", service.AT_RISK_COLUMNS, rows)
+        exports.check_size(len(items) + (1 if listing.next_key else 0))
+        rows = (exports.at_risk_csv_row(item) for item in items)
+        return exports.response("at-risk.csv", exports.AT_RISK_COLUMNS, rows)
     return Page[AtRiskRow](items=items, next_cursor=_next(listing.next_key))
 
 
@@ -158,7 +158,7 @@ async def service_indicators(
     period: Period = Period.MONTH,
     group_by: GroupBy | None = None,
 ) -> ServiceIndicators:
-    return await service.service_indicators(
+    return await indicators.service_indicators(
         session, principal, first=from_, last=to, period=period, group_by=group_by
     )
 
@@ -190,7 +190,7 @@ async def complaint_statistics(
         float | None, Query(gt=0, description="Persons insured, in 10,000s.")
     ] = None,
 ) -> Response | ComplaintStatistics:
-    statistics = await service.complaint_statistics(
+    figures = await statistics.complaint_statistics(
         session,
         principal,
         first=from_,
@@ -202,7 +202,7 @@ async def complaint_statistics(
             persons_10k=persons_10k,
         ),
     )
-    if csv_export.wants_csv(request.headers.get("accept")):
-        header, rows = service.statistics_csv(statistics)
-        return csv_export.response("complaints.csv", header, rows)
-    return statistics
+    if exports.wants_csv(request.headers.get("accept")):
+        header, rows = exports.statistics_csv(figures)
+        return exports.response("complaints.csv", header, rows)
+    return figures

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Row,
     String,
     and_,
+    cast,
     delete,
     func,
     literal,
@@ -130,25 +132,34 @@ async def _move_cursor(session: AsyncSession, position: Position) -> None:
     )
 
 
+async def _fold_stretch(
+    session: AsyncSession, after: Position, *, batch: int
+) -> tuple[Position, int] | None:
+    stretch = await feed.settled_position(session, after, limit=batch)
+    if stretch is None:
+        return None
+    through, passed = stretch
+    sources = ticket_sources()
+    if sources:
+        await session.execute(_sla_fold((after, through), sources))
+        for source in sources:
+            await session.execute(_month_fold((after, through), source))
+    return through, passed
+
+
 async def fold(session: AsyncSession, *, batch: int = FOLD_BATCH) -> int:
     """Fold up to ``batch`` feed events into the summaries in the caller's transaction; returns
     how many events were passed (0: nothing new, or another folder holds the cursor)."""
     after = await _lock_cursor(session, wait=False)
     if after is None:
         return 0
-    stretch = await feed.settled_position(session, after, limit=batch)
-    if stretch is None:
+    # Enough memory to group a batch's rows without spilling them to disk.
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    folded = await _fold_stretch(session, after, batch=batch)
+    if folded is None:
         return 0
-    through, passed = stretch
-    sources = ticket_sources()
-    if sources:
-        # Enough memory to group a batch's rows without spilling them to disk.
-        await session.execute(text("SET LOCAL work_mem = '64MB'"))
-        await session.execute(_sla_fold((after, through), sources))
-        for source in sources:
-            await session.execute(_month_fold((after, through), source))
-    await _move_cursor(session, through)
-    return passed
+    await _move_cursor(session, folded[0])
+    return folded[1]
 
 
 async def fold_all(session_factory: async_sessionmaker[AsyncSession], *, batch: int) -> int:
@@ -163,13 +174,28 @@ async def fold_all(session_factory: async_sessionmaker[AsyncSession], *, batch: 
             return total
 
 
-async def reset(session: AsyncSession) -> None:
-    """Empty the summaries and rewind their cursor: the next folds rebuild them from the whole
-    feed (after a new ticket source is registered, or to repair them). Reports stay exact."""
+async def rebuild(session: AsyncSession, *, batch: int = FOLD_BATCH) -> int:
+    """Empty the summaries and fold the whole feed again, in the caller's transaction (after a
+    new ticket source is registered, or to repair them); returns the events folded.
+
+    One transaction, so readers see the old summaries until it commits and the cursor never
+    moves back. It waits for a fold in progress; folds skip their rounds meanwhile. Being long,
+    it also holds the feed's horizon back (webhooks pause) until it commits."""
     await _lock_cursor(session, wait=True)
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
     await session.execute(delete(SlaSummary))
     await session.execute(delete(TicketMonth))
-    await _move_cursor(session, START)
+    position, total = START, 0
+    while (folded := await _fold_stretch(session, position, batch=batch)) is not None:
+        position, passed = folded
+        total += passed
+    await _move_cursor(session, position)
+    return total
+
+
+async def _cursor_hint(session: AsyncSession) -> facts.Unfolded:
+    query = select(ReportCursor.after_xact).where(ReportCursor.name == SUMMARY_CURSOR)
+    return facts.Unfolded(hint=int(await session.scalar(query) or 0))
 
 
 async def run_periodically(
@@ -253,7 +279,7 @@ async def rates(
     parts: list[Any] = [_stored_outcomes(dimension, scope, first, last, period)]
     sources = ticket_sources()
     if sources:
-        pending = facts.all_facts(None, sources)
+        pending = facts.all_facts(await _cursor_hint(session), sources)
         recent = select(
             pending.c.day,
             facts.dimension_value(pending, dimension).label("value"),
@@ -267,26 +293,12 @@ async def rates(
     rows = union_all(*parts).subquery("outcomes")
     keys = [facts.bucket(period, rows.c.day).label("bucket"), rows.c.value]
     keys += [rows.c.subject_kind, rows.c.clock_name]
-    query = (
-        select(*keys, *(func.sum(rows.c[name]).label(name) for name in _SLA_COUNTS))
-        .group_by(*keys)
-        .order_by(*keys)
-    )
+    # Sums as bigint (not numeric), so rows arrive as plain ints in the dataclass's field order.
+    sums = (cast(func.sum(rows.c[name]), BigInteger).label(name) for name in _SLA_COUNTS)
+    query = select(*keys, *sums).group_by(*keys).order_by(*keys)
     # Core execution: thousands of plain rows, no ORM entities to build.
     result = await (await session.connection()).execute(query)
-    return [
-        RateRow(
-            bucket=row.bucket,
-            value=row.value,
-            subject_kind=row.subject_kind,
-            clock_name=row.clock_name,
-            settled=int(row.settled or 0),
-            met=int(row.met or 0),
-            handled=int(row.handled or 0),
-            handling_working_days=int(row.handling_working_days or 0),
-        )
-        for row in result
-    ]
+    return [RateRow(*row) for row in result.tuples().all()]
 
 
 async def ticket_counts(
@@ -325,7 +337,7 @@ async def ticket_counts(
         parts = [received(tickets, first, last)]
     else:
         month_first, month_end = months
-        pending = facts.receipts(None, source)
+        pending = facts.receipts(await _cursor_hint(session), source)
         parts = [
             counted(
                 TicketMonth.__table__,

@@ -118,6 +118,16 @@ async def test_statistics_as_csv(client: AsyncClient, admin: Actor) -> None:
     assert "张" not in response.text
 
 
+async def test_a_period_without_complaints_counts_zero(client: AsyncClient, admin: Actor) -> None:
+    for period in (
+        {"from": "2019-01-01", "to": "2019-03-31"},
+        {"from": "2019-01-05", "to": "2019-01-09"},
+    ):
+        body = await _statistics(client, admin, **period, premium_100m_yuan=3)
+        assert (body["total"], body["cells"], body["subtotals"]) == (0, [], {})
+        assert body["rates"]["per_100m_yuan_premium"] == 0.0
+
+
 async def test_a_period_is_checked(client: AsyncClient, admin: Actor) -> None:
     backwards = await client.get(
         "/v1/reports/complaints", params={"from": "2026-03-31", "to": "2026-01-01"},
