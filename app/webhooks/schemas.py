@@ -33,7 +33,9 @@ class WebhookUpdate(RequestModel):
     url: Url | None = None
     event_types: EventTypes | None = None
     active: bool | None = Field(
-        default=None, description="Inactive: no new deliveries are queued or sent."
+        default=None,
+        description="Inactive: nothing is queued or sent. Reactivated, it receives the events "
+        "that happened meanwhile (its place in the feed is kept).",
     )
 
 
