@@ -146,8 +146,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _deliver_webhooks(*, once: bool) -> None:
-    import httpx
-
     from app.access.pii import FieldCipher
     from app.access.secrets import load_key_material
     from app.db.session import create_database
@@ -160,7 +158,7 @@ async def _deliver_webhooks(*, once: bool) -> None:
     try:
         async with db.session_factory() as session:
             cipher = FieldCipher((await load_key_material(session, settings)).pii_keys)
-        async with httpx.AsyncClient(follow_redirects=False) as client:
+        async with worker.http_client(policy) as client:
             if once:
                 result = await worker.run_once(db.session_factory, client, cipher, policy)
                 print(

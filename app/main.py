@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from app.access.admin_router import router as admin_router
@@ -111,12 +110,13 @@ async def _background_tasks(
         tasks.append(asyncio.create_task(folding, name="report-folding"))
     if settings.webhook_worker_enabled:
         cipher = FieldCipher((await key_material_of(app)).pii_keys)
-        client = await resources.enter_async_context(httpx.AsyncClient(follow_redirects=False))
+        policy = webhook_worker.Policy.from_settings(settings)
+        client = await resources.enter_async_context(webhook_worker.http_client(policy))
         delivering = webhook_worker.run_periodically(
             db.session_factory,
             client,
             cipher,
-            webhook_worker.Policy.from_settings(settings),
+            policy,
             interval=settings.webhook_poll_interval_seconds,
         )
         tasks.append(asyncio.create_task(delivering, name="webhook-worker"))

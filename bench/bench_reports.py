@@ -1,7 +1,7 @@
 """Supervision figures: the reports, breach and at-risk lists over 1,000,000 complaints, the
 summary's folding speed, and webhook delivery throughput to a receiver on a loopback port.
 
-    .venv/bin/python bench/bench_reports.py [--complaints 1000000] [--runs 20] [--webhooks 20000]
+    .venv/bin/python bench/bench_reports.py [--complaints 1000000] [--runs 20] [--webhooks 5000]
 
 Runs against a scratch database on an embedded PostgreSQL in a temporary folder (migrated to
 head, removed afterwards). The data is generated in SQL (``generate_series``): 36 branches of 5
@@ -50,7 +50,7 @@ from app.db.embedded import start_embedded  # noqa: E402
 from app.db.session import Database, create_engine_from_settings, make_session_factory  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.reports import summary  # noqa: E402
-from app.webhooks import worker  # noqa: E402
+from app.webhooks import signing, worker  # noqa: E402
 
 # 36 branches of 5 teams; the complaint generator below spreads over exactly these.
 SETUP = [
@@ -394,6 +394,8 @@ async def bench_webhooks(
                     break
                 except httpx.HTTPError:
                     await asyncio.sleep(0.1)
+        lines.append(await http_ceiling(port, secret))
+        print("  " + lines[-1], flush=True)
         async with db.session_factory() as session:
             cipher = FieldCipher((await load_key_material(session, settings)).pii_keys)
         for batch, workers in ((50, 1), (50, 2), (200, 2)):
@@ -420,6 +422,21 @@ async def bench_webhooks(
     return lines
 
 
+async def http_ceiling(port: int, secret: str, requests: int = 2_000) -> str:
+    """The same receiver driven by plain httpx, 50 at a time, no database: the HTTP ceiling."""
+    body = b'{"type":"complaint.bench","data":{"n":1}}'
+    headers = signing.headers(secret, int(time.time()), body)
+    limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+    async with httpx.AsyncClient(limits=limits) as client:
+        t0 = time.perf_counter()
+        for _ in range(requests // 50):
+            sent = [client.post(f"http://127.0.0.1:{port}/", content=body, headers=headers)
+                    for _ in range(50)]  # fmt: skip
+            assert {r.status_code for r in await asyncio.gather(*sent)} == {204}
+        took = time.perf_counter() - t0
+    return f"HTTP ceiling, plain httpx to the same receiver, 50 concurrent: {requests / took:,.0f} requests/s"
+
+
 async def deliver_all(
     db: Database, cipher: FieldCipher, policy: worker.Policy, workers: int
 ) -> int:
@@ -427,8 +444,7 @@ async def deliver_all(
 
     async def one() -> None:
         nonlocal delivered
-        limits = httpx.Limits(max_connections=policy.batch, max_keepalive_connections=policy.batch)
-        async with httpx.AsyncClient(limits=limits) as http_client:
+        async with worker.http_client(policy) as http_client:
             while True:
                 result = await worker.run_once(db.session_factory, http_client, cipher, policy)
                 delivered += result.delivered
@@ -523,7 +539,7 @@ def main() -> None:
     parser.add_argument("--complaints", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--unfolded", type=int, default=5_000)
-    parser.add_argument("--webhooks", type=int, default=20_000)
+    parser.add_argument("--webhooks", type=int, default=5_000)
     asyncio.run(run(parser.parse_args()))
 
 

@@ -181,6 +181,13 @@ class Round:
     delivered: int
 
 
+def http_client(policy: Policy) -> httpx.AsyncClient:
+    """The client a worker sends with: a connection per concurrent delivery kept alive between
+    rounds, and redirects not followed (a 3xx is a failed attempt)."""
+    limits = httpx.Limits(max_connections=policy.batch, max_keepalive_connections=policy.batch)
+    return httpx.AsyncClient(limits=limits, follow_redirects=False)
+
+
 async def fan_out(session: AsyncSession, now: dt.datetime, *, batch: int) -> tuple[int, bool]:
     """Queue deliveries for up to ``batch`` feed events per subscription; (queued, more)."""
     row = (await session.execute(FAN_OUT, {"now": now, "batch": batch})).one()
