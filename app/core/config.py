@@ -88,9 +88,9 @@ class Settings(BaseSettings):
     """Clocks marked per sweeper transaction (short transactions keep row locks brief)."""
 
     report_compact_interval_seconds: float = Field(default=15.0, ge=0)
-    """How often the service folds new deadline outcomes into the daily report summary; 0
-    disables it (e.g. when ``contact-desk worker`` runs separately). Reports stay exact either
-    way: what is not folded in yet is read from the change feed."""
+    """How often the service folds new change-feed events into the report summaries; 0 disables
+    it (e.g. when ``contact-desk worker`` runs separately). Reports stay exact either way: what
+    is not folded in yet is read from the change feed."""
 
     webhook_worker_enabled: bool = False
     """Deliver webhooks from inside the service (else run ``contact-desk webhook-worker``)."""

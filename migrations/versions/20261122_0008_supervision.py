@@ -37,33 +37,51 @@ ROLE_PERMISSIONS = [
 
 WORKING_DAYS_BETWEEN = """
 CREATE FUNCTION working_days_between(p_calendar text, p_after date, p_through date)
-RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- Working days after p_after up to and including p_through: Monday to Friday counted by
-    -- arithmetic (1899-12-31 was a Sunday), then each exception of the calendar (the nearest
-    -- calendar of the chain wins) adds a working weekend day or removes a rest weekday.
-    WITH RECURSIVE chain(code, depth) AS (
-        SELECT p_calendar, 0
-        UNION ALL
-        SELECT c.parent_code, chain.depth + 1
-        FROM calendars c JOIN chain ON c.code = chain.code
-        WHERE c.parent_code IS NOT NULL AND chain.depth < 16
-    ), exceptions AS (
-        SELECT DISTINCT ON (d.date) d.date, d.working
-        FROM calendar_days d JOIN chain ON d.calendar_code = chain.code
-        WHERE d.date > p_after AND d.date <= p_through
-        ORDER BY d.date, chain.depth
-    )
-    SELECT CASE WHEN p_through <= p_after THEN 0 ELSE (
-        ((p_through - DATE '1899-12-31') / 7) * 5 + LEAST((p_through - DATE '1899-12-31') % 7, 5)
-        - ((p_after - DATE '1899-12-31') / 7) * 5 - LEAST((p_after - DATE '1899-12-31') % 7, 5)
-        + COALESCE((
-            SELECT sum(CASE
+RETURNS integer LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+-- Working days after p_after up to and including p_through: Monday to Friday counted by
+-- arithmetic (1899-12-31 was a Sunday), then each exception of the calendar adds a working
+-- weekend day or removes a rest weekday. A regional calendar counts its parents' exceptions
+-- too, the nearest calendar's winning. PL/pgSQL, so the plans are prepared once per session:
+-- a report calls it for every row it shows.
+DECLARE
+    epoch CONSTANT date := DATE '1899-12-31';
+    adjust integer;
+BEGIN
+    IF p_through <= p_after THEN
+        RETURN 0;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM calendars WHERE code = p_calendar AND parent_code IS NOT NULL)
+    THEN
+        SELECT COALESCE(sum(CASE
+                WHEN d.working AND extract(isodow FROM d.date) >= 6 THEN 1
+                WHEN NOT d.working AND extract(isodow FROM d.date) < 6 THEN -1
+                ELSE 0 END), 0)
+        INTO adjust
+        FROM calendar_days d
+        WHERE d.calendar_code = p_calendar AND d.date > p_after AND d.date <= p_through;
+    ELSE
+        WITH RECURSIVE chain(code, depth) AS (
+            SELECT p_calendar, 0
+            UNION ALL
+            SELECT c.parent_code, chain.depth + 1
+            FROM calendars c JOIN chain ON c.code = chain.code
+            WHERE c.parent_code IS NOT NULL AND chain.depth < 16
+        ), exceptions AS (
+            SELECT DISTINCT ON (d.date) d.date, d.working
+            FROM calendar_days d JOIN chain ON d.calendar_code = chain.code
+            WHERE d.date > p_after AND d.date <= p_through
+            ORDER BY d.date, chain.depth
+        )
+        SELECT COALESCE(sum(CASE
                 WHEN e.working AND extract(isodow FROM e.date) >= 6 THEN 1
                 WHEN NOT e.working AND extract(isodow FROM e.date) < 6 THEN -1
-                ELSE 0 END)
-            FROM exceptions e
-        ), 0)
-    )::integer END
+                ELSE 0 END), 0)
+        INTO adjust
+        FROM exceptions e;
+    END IF;
+    RETURN ((p_through - epoch) / 7) * 5 + LEAST((p_through - epoch) % 7, 5)
+        - ((p_after - epoch) / 7) * 5 - LEAST((p_after - epoch) % 7, 5) + adjust;
+END
 $$
 """
 
