@@ -76,7 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await _migrate_with_retry(db)
         await ensure_first_admin(db.session_factory, settings)
-        tasks = await _background_tasks(app, settings, db, resources)
+        await _start_background_tasks(app, settings, db, resources, tasks)
         logger.info("service ready", extra={"embedded_database": embedded is not None})
         yield
     finally:
@@ -91,11 +91,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(embedded.stop)
 
 
-async def _background_tasks(
-    app: FastAPI, settings: Settings, db: Database, resources: contextlib.AsyncExitStack
-) -> list[asyncio.Task[None]]:
-    """The in-service loops: clock sweeper, report folding, webhook delivery (each optional)."""
-    tasks: list[asyncio.Task[None]] = []
+async def _start_background_tasks(
+    app: FastAPI,
+    settings: Settings,
+    db: Database,
+    resources: contextlib.AsyncExitStack,
+    tasks: list[asyncio.Task[None]],
+) -> None:
+    """Start the in-service loops (clock sweeper, report folding, webhook delivery; each
+    optional) into ``tasks``, so the lifespan stops those started even if a later one fails."""
     if settings.sweep_interval_seconds > 0:
         sweeping = sweeper.run_periodically(
             db.session_factory,
@@ -120,7 +124,6 @@ async def _background_tasks(
             interval=settings.webhook_poll_interval_seconds,
         )
         tasks.append(asyncio.create_task(delivering, name="webhook-worker"))
-    return tasks
 
 
 async def key_material_of(app: FastAPI) -> KeyMaterial:

@@ -183,3 +183,27 @@ async def test_events_carry_their_transaction_id(committed_db: FastAPI) -> None:
         )
         await session.commit()
     assert stored == xid
+
+
+async def test_phone_and_id_numbers_in_free_text_are_masked(committed_db: FastAPI) -> None:
+    factory = committed_db.state.db.session_factory
+    admin = await add_actor(committed_db, factory, role="admin")
+    async with factory() as session:
+        await events.append(
+            session,
+            ticket_kind="complaint",
+            ticket_id=uuid.uuid4(),
+            at=utc_now(),
+            actor="test",
+            action="note",
+            reason="请回电 13800138000",
+            data={"remedies": ["身份证 110101199003071234 核实"], "count": 13800138000},
+        )
+        await session.commit()
+    async with http(committed_db) as client:
+        (event,) = [
+            e for e in (await read_feed(client, admin.headers))[0] if e["type"] == "complaint.note"
+        ]
+    assert event["data"]["reason"] == "请回电 138****8000"
+    assert event["data"]["data"]["remedies"] == ["身份证 1****************4 核实"]
+    assert event["data"]["data"]["count"] == 13800138000  # numbers are data, not text
