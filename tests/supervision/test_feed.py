@@ -17,6 +17,8 @@ from app.core.clock import utc_now
 from app.events import service as events
 from app.feed.models import OutboxEvent
 from app.feed.service import decode_position
+from app.webhooks import worker
+from app.webhooks.models import WebhookDelivery
 from tests.access.helpers import assert_problem
 from tests.complaints.helpers import SMS_SENT, act, register
 from tests.conftest import add_actor
@@ -72,10 +74,21 @@ async def test_every_change_is_published_once_in_a_stable_resumable_order(
 
 
 async def test_a_rolled_back_transition_publishes_nothing(committed_db: FastAPI) -> None:
+    """Neither in the feed nor as a webhook delivery, while it runs or after it rolled back."""
     factory = committed_db.state.db.session_factory
     admin = await add_actor(committed_db, factory, role="admin")
+
+    async def queued() -> list[str]:
+        async with factory() as session:
+            await worker.fan_out(session, utc_now(), batch=100)
+            await session.commit()
+            rows = await session.scalars(select(WebhookDelivery.event_type))
+            return sorted(rows.all())
+
     async with http(committed_db) as client:
         created = (await register(client, admin.headers, materials_complete=True)).json()
+        hook = {"name": "claims", "url": "https://claims.example/hook", "event_types": ["*"]}
+        assert (await client.post("/v1/webhooks", json=hook, headers=admin.headers)).is_success
         _, start = await read_feed(client, admin.headers)
         principal = Principal(
             kind="user",
@@ -97,14 +110,17 @@ async def test_a_rolled_back_transition_publishes_nothing(committed_db: FastAPI)
                 .limit(1)
             )
             assert written is not None  # the outbox row exists inside the transaction ...
+            assert await queued() == []  # ... but no one sees it while it runs ...
             await session.rollback()
         after_rollback, cursor = await read_feed(client, admin.headers, start)
+        assert await queued() == []
         committed = await act(client, admin.headers, created, "accept", {"notice": SMS_SENT})
         assert committed.status_code == 200
         after_commit, _ = await read_feed(client, admin.headers, cursor)
 
-    assert after_rollback == []  # ... and vanished with the rollback
+    assert after_rollback == []  # ... and it vanished with the rollback
     assert _of(created["id"], after_commit) == ["clock.stopped", "complaint.accept"]
+    assert await queued() == ["clock.stopped", "complaint.accept"]
 
 
 async def test_transactions_committing_out_of_order_are_not_skipped(committed_db: FastAPI) -> None:
