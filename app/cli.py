@@ -1,4 +1,5 @@
-"""The ``contact-desk`` command: serve, migrate, worker, export-openapi."""
+"""The ``contact-desk`` command: serve, migrate, worker, webhook-worker, reports-rebuild,
+export-openapi."""
 
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ async def _sweep(*, once: bool) -> None:
     from app.clocks import sweeper
     from app.core.clock import utc_now
     from app.db.session import create_database
+    from app.reports import summary
 
     settings = get_settings()
     assert settings.database_url is not None
@@ -102,29 +104,124 @@ async def _sweep(*, once: bool) -> None:
         if once:
             batch = settings.sweep_batch_size
             result = await sweeper.sweep(db.session_factory, utc_now(), batch=batch)
-            print(f"Swept: {result.breached} breached, {result.warned} warned.")
+            folded = await summary.fold_all(db.session_factory, batch=summary.FOLD_BATCH)
+            print(
+                f"Swept: {result.breached} breached, {result.warned} warned;"
+                f" {folded} feed events folded into the reports."
+            )
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         interval = settings.sweep_interval_seconds or 30.0
-        print(f"Sweeping clocks every {interval:g} s; Ctrl-C stops.", flush=True)
-        await sweeper.run_periodically(
-            db.session_factory, interval=interval, batch=settings.sweep_batch_size, stop=stop
+        folding = settings.report_compact_interval_seconds or 15.0
+        print(
+            f"Sweeping clocks every {interval:g} s, folding reports every {folding:g} s;"
+            " Ctrl-C stops.",
+            flush=True,
+        )
+        await asyncio.gather(
+            sweeper.run_periodically(
+                db.session_factory, interval=interval, batch=settings.sweep_batch_size, stop=stop
+            ),
+            summary.run_periodically(db.session_factory, interval=folding, stop=stop),
         )
     finally:
         await db.dispose()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the clock sweeper outside the API. Any number of copies may run: the database hands
-    each breach to exactly one of them."""
+    """Run the clock sweeper and the report folding outside the API. Any number of copies may
+    run: the database hands each breach, and each stretch of the feed, to exactly one of them."""
     embedded = _ensure_database_url()
     try:
         if get_settings().migrate_on_start:
             asyncio.run(_migrate())
         asyncio.run(_sweep(once=args.once))
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+async def _deliver_webhooks(*, once: bool) -> None:
+    from app.access.pii import FieldCipher
+    from app.access.secrets import load_key_material
+    from app.db.session import create_database
+    from app.webhooks import worker
+
+    settings = get_settings()
+    assert settings.database_url is not None
+    db = create_database(settings, settings.database_url)
+    policy = worker.Policy.from_settings(settings)
+    try:
+        async with db.session_factory() as session:
+            cipher = FieldCipher((await load_key_material(session, settings)).pii_keys)
+        async with worker.http_client(policy) as client:
+            if once:
+                result = await worker.run_once(db.session_factory, client, cipher, policy)
+                print(
+                    f"Webhooks: {result.queued} queued, {result.sent} sent,"
+                    f" {result.delivered} delivered."
+                )
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            print("Delivering webhooks; Ctrl-C stops.", flush=True)
+            await worker.run_periodically(
+                db.session_factory,
+                client,
+                cipher,
+                policy,
+                interval=settings.webhook_poll_interval_seconds,
+                stop=stop,
+            )
+    finally:
+        await db.dispose()
+
+
+def cmd_webhook_worker(args: argparse.Namespace) -> int:
+    """Deliver webhooks outside the API. Any number of copies may run: each delivery is
+    claimed by one of them (FOR UPDATE SKIP LOCKED)."""
+    embedded = _ensure_database_url()
+    try:
+        if get_settings().migrate_on_start:
+            asyncio.run(_migrate())
+        asyncio.run(_deliver_webhooks(once=args.once))
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+async def _rebuild_reports() -> int:
+    from app.db.session import create_database
+    from app.reports import summary
+
+    settings = get_settings()
+    assert settings.database_url is not None
+    db = create_database(settings, settings.database_url)
+    try:
+        async with db.session_factory() as session:
+            folded = await summary.rebuild(session)
+            await session.commit()
+        return folded
+    finally:
+        await db.dispose()
+
+
+def cmd_reports_rebuild(_: argparse.Namespace) -> int:
+    """Rebuild the daily report summary from the whole change feed (e.g. after a new ticket
+    source is registered). Reports stay exact while it runs, only slower."""
+    embedded = _ensure_database_url()
+    try:
+        if get_settings().migrate_on_start:
+            asyncio.run(_migrate())
+        folded = asyncio.run(_rebuild_reports())
+        print(f"Report summary rebuilt from {folded} feed events.")
     finally:
         if embedded is not None:
             embedded.stop()  # type: ignore[attr-defined]
@@ -160,10 +257,19 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     worker = commands.add_parser(
-        "worker", help="run the clock sweeper (breaches, warnings) in a loop"
+        "worker", help="run the clock sweeper (breaches, warnings) and report folding in a loop"
     )
     worker.add_argument("--once", action="store_true", help="sweep once and exit")
     worker.set_defaults(func=cmd_worker)
+
+    webhooks = commands.add_parser("webhook-worker", help="deliver webhooks in a loop")
+    webhooks.add_argument("--once", action="store_true", help="one round, then exit")
+    webhooks.set_defaults(func=cmd_webhook_worker)
+
+    rebuild = commands.add_parser(
+        "reports-rebuild", help="rebuild the report summary from the change feed"
+    )
+    rebuild.set_defaults(func=cmd_reports_rebuild)
 
     export = commands.add_parser("export-openapi", help="write the OpenAPI document")
     export.add_argument("--output", default=str(DEFAULT_OPENAPI_PATH))

@@ -12,8 +12,10 @@ from fastapi import FastAPI
 
 from app.access.admin_router import router as admin_router
 from app.access.bootstrap import ensure_first_admin
+from app.access.pii import FieldCipher
 from app.access.ratelimit import RateLimiter
 from app.access.router import router as auth_router
+from app.access.secrets import KeyMaterial, load_key_material
 from app.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.api.problems import COMMON_PROBLEMS, Problem, install_problem_handlers
 from app.calendar.router import router as calendars_router
@@ -29,10 +31,15 @@ from app.db import migrate
 from app.db.embedded import EmbeddedPostgres, start_embedded
 from app.db.errors import is_database_unavailable
 from app.db.session import Database, create_database
+from app.feed.router import router as events_router
 from app.inquiries.router import router as inquiries_router
 from app.ivr.router import router as ivr_router
 from app.org.router import router as branches_router
+from app.reports import summary as report_summary
+from app.reports.router import reports_router, sla_router
 from app.system.router import router as system_router
+from app.webhooks import worker as webhook_worker
+from app.webhooks.router import router as webhooks_router
 
 logger = logging.getLogger(__name__)
 
@@ -68,30 +75,70 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = embedded.url()
     db = create_database(settings, url)
     app.state.db = db
-    sweeping: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = []
+    resources = contextlib.AsyncExitStack()
     try:
         if settings.migrate_on_start:
             await _migrate_with_retry(db)
         await ensure_first_admin(db.session_factory, settings)
-        if settings.sweep_interval_seconds > 0:
-            sweeping = asyncio.create_task(
-                sweeper.run_periodically(
-                    db.session_factory,
-                    interval=settings.sweep_interval_seconds,
-                    batch=settings.sweep_batch_size,
-                ),
-                name="clock-sweeper",
-            )
+        await _start_background_tasks(app, settings, db, resources, tasks)
         logger.info("service ready", extra={"embedded_database": embedded is not None})
         yield
     finally:
-        if sweeping is not None:
-            sweeping.cancel()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await sweeping
+                await task
+        await resources.aclose()
         await db.dispose()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
+
+
+async def _start_background_tasks(
+    app: FastAPI,
+    settings: Settings,
+    db: Database,
+    resources: contextlib.AsyncExitStack,
+    tasks: list[asyncio.Task[None]],
+) -> None:
+    """Start the in-service loops (clock sweeper, report folding, webhook delivery; each
+    optional) into ``tasks``, so the lifespan stops those started even if a later one fails."""
+    if settings.sweep_interval_seconds > 0:
+        sweeping = sweeper.run_periodically(
+            db.session_factory,
+            interval=settings.sweep_interval_seconds,
+            batch=settings.sweep_batch_size,
+        )
+        tasks.append(asyncio.create_task(sweeping, name="clock-sweeper"))
+    if settings.report_compact_interval_seconds > 0:
+        folding = report_summary.run_periodically(
+            db.session_factory, interval=settings.report_compact_interval_seconds
+        )
+        tasks.append(asyncio.create_task(folding, name="report-folding"))
+    if settings.webhook_worker_enabled:
+        cipher = FieldCipher((await key_material_of(app)).pii_keys)
+        policy = webhook_worker.Policy.from_settings(settings)
+        client = await resources.enter_async_context(webhook_worker.http_client(policy))
+        delivering = webhook_worker.run_periodically(
+            db.session_factory,
+            client,
+            cipher,
+            policy,
+            interval=settings.webhook_poll_interval_seconds,
+        )
+        tasks.append(asyncio.create_task(delivering, name="webhook-worker"))
+
+
+async def key_material_of(app: FastAPI) -> KeyMaterial:
+    """The process's keys (generated ones are created on first use), cached on the app."""
+    keys: KeyMaterial | None = getattr(app.state, "keys", None)
+    if keys is None:
+        async with app.state.db.session_factory() as session:
+            keys = await load_key_material(session, app.state.settings)
+        app.state.keys = keys
+    return keys
 
 
 def create_app(settings: Settings | None = None, *, run_lifespan: bool = True) -> FastAPI:
@@ -123,6 +170,10 @@ def create_app(settings: Settings | None = None, *, run_lifespan: bool = True) -
     app.include_router(customers_router)
     app.include_router(ivr_router)
     app.include_router(callbacks_router)
+    app.include_router(sla_router)
+    app.include_router(reports_router)
+    app.include_router(events_router)
+    app.include_router(webhooks_router)
     _register_problem_schema(app)
     return app
 

@@ -28,6 +28,9 @@ class Permission(StrEnum):
     INTAKE_WRITE = "intake:write"
     CALLERS_LOOKUP = "callers:lookup"
     STATUS_PUSH = "status:push"
+    EVENTS_READ = "events:read"
+    """Reads the change feed of every branch (integrations: claims, SMS gateway, BI)."""
+    WEBHOOKS_ADMIN = "webhooks:admin"
     ALL_BRANCHES = "scope:all_branches"
     """Sees every branch's tickets (otherwise only the principal's own branch)."""
 
@@ -58,5 +61,5 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     ),
     "admin": frozenset(Permission),
     "ivr": frozenset({Permission.INTAKE_WRITE, Permission.CALLERS_LOOKUP}),
-    "integration": frozenset({Permission.STATUS_PUSH}),
+    "integration": frozenset({Permission.STATUS_PUSH, Permission.EVENTS_READ}),
 }

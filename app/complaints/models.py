@@ -80,6 +80,12 @@ class Complaint(TimestampsMixin, Base):
             name="referral_needs_reference",
         ),
         Index("ix_complaints_branch_received", "branch_id", "received_at", "id"),
+        # Complaint statistics over all branches: an index-only scan of the period.
+        Index(
+            "ix_complaints_received_statistics",
+            "received_at",
+            postgresql_include=["branch_id", "cause_code", "product_line", "channel"],
+        ),
         Index("ix_complaints_status", "status"),
         Index("ix_complaints_policy_number", "policy_number"),
         Index("ix_complaints_id_number_hash", "id_number_hash"),

@@ -102,6 +102,32 @@ class Settings(BaseSettings):
     callback_claim_paid_working_days: int = Field(default=10, ge=1, le=60)
     """A claim-paid callback is due this many working days after the payment."""
 
+    report_compact_interval_seconds: float = Field(default=15.0, ge=0)
+    """How often the service folds new change-feed events into the report summaries; 0 disables
+    it (e.g. when ``contact-desk worker`` runs separately). Reports stay exact either way: what
+    is not folded in yet is read from the change feed."""
+
+    webhook_worker_enabled: bool = False
+    """Deliver webhooks from inside the service (else run ``contact-desk webhook-worker``)."""
+
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
+    """How long the webhook worker waits after a round that found nothing to do."""
+
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """Time allowed for one webhook request (connect, send, answer)."""
+
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    """Deliveries claimed, and sent concurrently, per round of one worker."""
+
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    """Attempts before a delivery is marked failed (it can still be replayed)."""
+
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    """Wait after the first failed attempt; doubled after each further one ..."""
+
+    webhook_retry_cap_seconds: float = Field(default=3600.0, gt=0)
+    """... up to this wait."""
+
     log_level: str = "INFO"
     log_json: bool = True
 

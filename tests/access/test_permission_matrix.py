@@ -122,6 +122,17 @@ ROUTES: dict[tuple[str, str], str] = {
             "assign",
         )
     },
+    ("GET", "/v1/sla/breaches"): "reports:read",
+    ("GET", "/v1/sla/at-risk"): "reports:read",
+    ("GET", "/v1/reports/service-indicators"): "reports:read",
+    ("GET", "/v1/reports/complaints"): "reports:read",
+    ("GET", "/v1/events"): "events:read",
+    ("POST", "/v1/webhooks"): "webhooks:admin",
+    ("GET", "/v1/webhooks"): "webhooks:admin",
+    ("GET", "/v1/webhooks/{webhook_id}"): "webhooks:admin",
+    ("PATCH", "/v1/webhooks/{webhook_id}"): "webhooks:admin",
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): "webhooks:admin",
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"): "webhooks:admin",
 }
 
 USER_ROLES = ("agent", "supervisor", "quality_inspector", "admin")
@@ -176,6 +187,15 @@ async def test_table_names_only_permissions_that_exist(session: AsyncSession) ->
     known = set().union(*table.values())
     named = {needs for needs in ROUTES.values() if needs not in {PUBLIC, AUTHENTICATED}}
     assert named <= known
+
+
+async def test_the_seeded_table_is_the_default_in_the_code(session: AsyncSession) -> None:
+    from app.access.permissions import DEFAULT_ROLE_PERMISSIONS
+
+    table = await role_permissions(session)
+    assert table == {
+        role: {str(p) for p in perms} for role, perms in DEFAULT_ROLE_PERMISSIONS.items()
+    }
 
 
 async def test_public_routes_need_no_credentials(client: AsyncClient) -> None:

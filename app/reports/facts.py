@@ -1,0 +1,185 @@
+"""Report facts as rows: the SQL shared by the summaries' folding and the reports.
+
+A *settlement* is a change-feed event that decides a clock's outcome for the on-time rate:
+
+- ``clock.breached``: the clock passed its due time while running → settled, late;
+- ``clock.stopped`` of a clock never breached → settled, ``met`` or late (``met_late``: stopped
+  after its due time before the sweeper saw it);
+- ``clock.stopped`` of a clock breached earlier → not settled again (it counted at its breach),
+  but still the end of handling when it is the source's handling clock.
+
+Cancelled clocks are not settlements. Each settlement belongs to the business date (Asia/Shanghai)
+of its event. A *receipt* is a ticket's creation event; it counts in the month the ticket was
+received. All of it is SQL over indexed rows: no ticket is looked at in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    TIMESTAMP,
+    Date,
+    FromClause,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    not_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import UUID
+
+from app.clocks.models import Clock
+from app.core.clock import BUSINESS_TZ
+from app.feed import repository as feed
+from app.feed.repository import Position
+from app.reports.models import SUMMARY_CURSOR, ReportCursor
+from app.reports.sources import TicketSource
+
+TZ = BUSINESS_TZ.key
+SETTLEMENT_TYPES = ("clock.breached", "clock.stopped")
+
+DIMENSION_COLUMNS: dict[str, str | None] = {
+    "total": None,
+    "branch": "branch_id",
+    "team": "team_id",
+    "product_line": "product_line",
+    "cause": "cause",
+    "channel": "channel",
+}
+
+
+def local_date(instant: Any) -> Any:
+    """The business date of a ``timestamptz`` expression."""
+    return cast(func.timezone(TZ, instant), Date)
+
+
+def month_of(day: Any) -> Any:
+    """The first day of a date's month."""
+    return cast(func.date_trunc("month", cast(day, TIMESTAMP)), Date)
+
+
+def bucket(period: Any, day: Any) -> Any:
+    """The first day of the report bucket (day, week from Monday, month, quarter) of a date."""
+    return cast(func.date_trunc(str(period), cast(day, TIMESTAMP)), Date)
+
+
+def working_days_between(calendar_code: Any, after_day: Any, through_day: Any) -> Any:
+    """Working days after ``after_day`` up to and including ``through_day`` on the calendar
+    (SQL function of migration 0008: weekday arithmetic plus the calendar's exceptions)."""
+    return func.working_days_between(calendar_code, after_day, through_day, type_=Integer)
+
+
+@dataclass(frozen=True, slots=True)
+class Unfolded:
+    """The events after the summaries' cursor, the cursor read in the same statement (so the
+    same snapshot) as the summaries: together they count each event exactly once.
+
+    ``hint`` is the cursor's transaction id as read just before the statement. The cursor never
+    moves back (a rebuild replaces the summaries in one transaction), so the hint excludes
+    nothing the statement needs; it is there for the planner, which cannot estimate a bound read
+    in the statement and would otherwise plan for a large share of the feed (and scan the
+    tickets) rather than the few events not folded yet."""
+
+    hint: int = 0
+
+
+Window = tuple[Position, Position] | Unfolded
+"""A stretch of the feed ``(after, through]``, or what the summaries have not folded yet."""
+
+
+def _events(types: tuple[str, ...], window: Window) -> FromClause:
+    if isinstance(window, Unfolded):
+
+        def cursor(column: Any) -> Any:
+            value = select(column).where(ReportCursor.name == SUMMARY_CURSOR).scalar_subquery()
+            return func.coalesce(value, 0)
+
+        position = (cursor(ReportCursor.after_xact), cursor(ReportCursor.after_id))
+        query = feed.events_of_types(types, after=position, from_xact=window.hint)
+    else:
+        after, through = window
+        query = feed.events_of_types(types, after=(after.xact_id, after.id), through=through)
+    return query.subquery("events")
+
+
+def settlements(window: Window) -> FromClause:
+    events = _events(SETTLEMENT_TYPES, window)
+    return select(
+        cast(events.c.payload["clock"]["id"].astext, UUID(as_uuid=True)).label("clock_id"),
+        events.c.occurred_at.label("at"),
+        (events.c.type == "clock.breached").label("breach"),
+    ).subquery("settlements")
+
+
+def facts(settled: FromClause, source: TicketSource) -> Select[Any]:
+    """One row per settlement of ``source``'s clocks, with the ticket's dimensions."""
+    tickets = source.dimensions().subquery(f"{source.kind}_tickets")
+    breach = settled.c.breach
+    day = local_date(settled.c.at)
+    handled = (
+        and_(not_(breach), Clock.name == source.handling_clock)
+        if source.handling_clock is not None
+        else false()
+    )
+    handling_days = working_days_between(
+        Clock.calendar_code, local_date(tickets.c.received_at), day
+    )
+    return select(
+        day.label("day"),
+        literal(source.kind, String).label("subject_kind"),
+        Clock.name.label("clock_name"),
+        tickets.c.branch_id,
+        tickets.c.team_id,
+        tickets.c.product_line,
+        tickets.c.cause,
+        tickets.c.channel,
+        case((breach, 1), (Clock.breached_at.is_(None), 1), else_=0).label("settled"),
+        case((and_(not_(breach), Clock.outcome == "met"), 1), else_=0).label("met"),
+        case((handled, 1), else_=0).label("handled"),
+        case((handled, handling_days), else_=0).label("handling_working_days"),
+    ).select_from(
+        settled.join(Clock, Clock.id == settled.c.clock_id).join(
+            tickets, and_(Clock.subject_kind == source.kind, tickets.c.id == Clock.subject_id)
+        )
+    )
+
+
+def all_facts(window: Window, sources: list[TicketSource]) -> FromClause:
+    """The settlement facts of every source as one selectable (``union all``)."""
+    parts = [facts(settlements(window), source) for source in sources]
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("facts")
+
+
+def receipts(window: Window, source: TicketSource) -> FromClause:
+    """One row per ticket of ``source`` created in the window, with its dimensions."""
+    types = (f"{source.kind}.{source.created_action}",)
+    events = _events(types, window)
+    tickets = source.dimensions().subquery(f"{source.kind}_received")
+    return (
+        select(
+            tickets.c.received_at,
+            tickets.c.branch_id,
+            tickets.c.cause,
+            tickets.c.product_line,
+            tickets.c.channel,
+        )
+        .select_from(events.join(tickets, tickets.c.id == events.c.ticket_id))
+        .subquery("receipts")
+    )
+
+
+def dimension_value(rows: FromClause, dimension: str) -> Any:
+    """The text value a row has for ``dimension`` ('' for none and for ``total``)."""
+    column = DIMENSION_COLUMNS[dimension]
+    if column is None:
+        return literal("", String)
+    return func.coalesce(cast(rows.c[column], String), "")
