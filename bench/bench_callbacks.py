@@ -228,7 +228,11 @@ async def seed(
         await autocommit.execute(text("VACUUM ANALYZE callbacks"))
         await autocommit.execute(text("VACUUM ANALYZE callback_phones"))
         plan = (await autocommit.execute(text(claim_plan(branch.id, now)))).scalars()
-        plan_line = " / ".join(line.strip().split("  (")[0] for line in plan if "->" in line)
+        plan_line = " / ".join(
+            line.strip().split("  (")[0].split(" = '")[0]
+            for line in plan
+            if "->" in line or "Index Cond" in line
+        )
     print(
         f"    seeded {callable_:,} callable + {backlog:,} rescheduled + {history:,} closed"
         f" callbacks and {agents} agents in {time.perf_counter() - t0:.1f} s"
