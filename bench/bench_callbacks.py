@@ -24,6 +24,7 @@ import asyncio
 import datetime as dt
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -229,7 +230,7 @@ async def seed(
         await autocommit.execute(text("VACUUM ANALYZE callback_phones"))
         plan = (await autocommit.execute(text(claim_plan(branch.id, now)))).scalars()
         plan_line = " / ".join(
-            line.strip().split("  (")[0].split(" = '")[0]
+            re.sub(r"'[^']*'(::[a-z ]+)?", "…", line.strip().split("  (cost")[0])
             for line in plan
             if "->" in line or "Index Cond" in line
         )
