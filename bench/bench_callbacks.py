@@ -24,6 +24,7 @@ import asyncio
 import datetime as dt
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -122,15 +123,27 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024**2:.1f} GiB RAM"
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its child processes (uvicorn workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pids = 0.0, [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def claim_plan(branch_id: uuid.UUID, now: dt.datetime) -> str:
-    """EXPLAIN of the query claim-next runs, as the service builds it."""
-    agent = Principal(
+def bench_agent(branch_id: uuid.UUID) -> Principal:
+    return Principal(
         kind="user",
         id=uuid.uuid4(),
         name="bench",
@@ -139,7 +152,11 @@ def claim_plan(branch_id: uuid.UUID, now: dt.datetime) -> str:
         team_id=None,
         permissions=frozenset(),
     )
-    query = repository.claim_query(agent, now=now, kinds=list(KINDS), team_id=None)
+
+
+def claim_plan(branch_id: uuid.UUID, now: dt.datetime) -> str:
+    """EXPLAIN of the query claim-next runs, as the service builds it."""
+    query = repository.claim_query(bench_agent(branch_id), now=now, kinds=list(KINDS), team_id=None)
     sql = query.compile(
         dialect=postgresql.dialect(),
         compile_kwargs={"literal_binds": True, "render_postcompile": True},
@@ -155,7 +172,7 @@ async def seed(
     callable_: int,
     backlog: int,
     history: int,
-) -> list[dict[str, str]]:
+) -> tuple[list[dict[str, str]], uuid.UUID]:
     """Branch, agents (with tokens), callbacks and phones; returns the agents' headers."""
     factory = make_session_factory(engine)
     now = dt.datetime.now(dt.UTC)
@@ -212,14 +229,35 @@ async def seed(
         await autocommit.execute(text("VACUUM ANALYZE callbacks"))
         await autocommit.execute(text("VACUUM ANALYZE callback_phones"))
         plan = (await autocommit.execute(text(claim_plan(branch.id, now)))).scalars()
-        plan_line = " / ".join(line.strip().split("  (")[0] for line in plan if "->" in line)
+        plan_line = " / ".join(
+            re.sub(r"'[^']*'(::[a-z ]+)?", "…", line.strip().split("  (cost")[0])
+            for line in plan
+            if "->" in line or "Index Cond" in line
+        )
     print(
         f"    seeded {callable_:,} callable + {backlog:,} rescheduled + {history:,} closed"
         f" callbacks and {agents} agents in {time.perf_counter() - t0:.1f} s"
     )
     print(f"    claim-next plan: {plan_line}")
     tokens = [issue_local(keys.jwt_secret, user_id=str(u.id), now=now, minutes=240) for u in users]
-    return [{"Authorization": f"Bearer {token}"} for token in tokens]
+    return [{"Authorization": f"Bearer {token}"} for token in tokens], branch.id
+
+
+async def bench_claim_query(engine: AsyncEngine, branch_id: uuid.UUID, runs: int) -> None:
+    """The claim query alone (lock the next callable row, then roll back), one connection."""
+    factory = make_session_factory(engine)
+    agent, samples = bench_agent(branch_id), []
+    for _ in range(runs):
+        async with factory() as session:
+            t0 = time.perf_counter()
+            found = await repository.lock_next_claimable(
+                session, agent, now=dt.datetime.now(dt.UTC), kinds=list(KINDS), team_id=None
+            )
+            samples.append((time.perf_counter() - t0) * 1e3)
+            assert found is not None
+            await session.rollback()
+    print(f"    claim query alone (checkout, SELECT … FOR UPDATE SKIP LOCKED LIMIT 1, rollback):"
+          f" {cuts(samples)}")  # fmt: skip
 
 
 def start_service(url: str, port: int, *, workers: int, pool: int) -> subprocess.Popen[bytes]:
@@ -323,8 +361,11 @@ def cuts(samples: list[float]) -> str:
     return f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms (n = {len(samples):,})"
 
 
-def report(tally: Tally, elapsed: float) -> None:
+def report(tally: Tally, elapsed: float, service_cpu: float, generator_cpu: float) -> None:
     requests = len(tally.claim_ms) + len(tally.attempt_ms)
+    print(f"    CPU per request: service {service_cpu / requests * 1e3:.1f} ms,"
+          f" load generator {generator_cpu / requests * 1e3:.1f} ms;"
+          f" load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     print(f"    {requests:,} requests in {elapsed:.1f} s: {requests / elapsed:,.0f} requests/s;"
           f" {tally.worked / elapsed:,.1f} callbacks worked/s (claim + attempt)")  # fmt: skip
     print(f"    claim-next: {cuts(tally.claim_ms)}")
@@ -344,7 +385,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         await migrate.upgrade(engine)
         print(f"Machine: {machine()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
-        headers = await seed(
+        headers, branch_id = await seed(
             engine,
             settings,
             agents=args.agents,
@@ -358,8 +399,11 @@ async def run(args: argparse.Namespace) -> None:
         await wait_ready(base, service)
         print(f"    service: {args.workers} worker(s), pool {args.pool}; {args.agents} agents")
         await load(base, headers, args.warmup)  # connections, caches, prepared statements
+        cpu_before, own_before = cpu_seconds(service.pid), time.process_time()
         tally, elapsed = await load(base, headers, args.seconds)
-        report(tally, elapsed)
+        service_cpu = cpu_seconds(service.pid) - cpu_before
+        report(tally, elapsed, service_cpu, time.process_time() - own_before)
+        await bench_claim_query(engine, branch_id, runs=200)
     finally:
         if service is not None:
             service.send_signal(signal.SIGTERM)

@@ -114,14 +114,17 @@ class Callback(TimestampsMixin, Base):
             name="closed_when_terminal",
         ),
         # The queue: a branch's open callbacks, most urgent first. claim-next reads it in this
-        # order with FOR UPDATE SKIP LOCKED; the other conditions (callable now, hold free,
-        # kind, team) are filters on the rows it passes.
+        # order with FOR UPDATE SKIP LOCKED. next_attempt_at, last in the key, does not change
+        # the order but lets the scan test "next attempt reached" on the index entry: the
+        # rescheduled callbacks waiting ahead of the callable ones cost no heap visit (8.3 ms
+        # and 10,000 buffers → 0.4 ms and 99 with 10,000 of them in front; bench/RESULTS.md).
         Index(
             "ix_callbacks_queue",
             "branch_id",
             "due_at",
             "priority",
             "id",
+            "next_attempt_at",
             postgresql_where=text(OPEN_STATES),
         ),
         # Lists (due order, keyset pages) and the success-rate report (due in a period).

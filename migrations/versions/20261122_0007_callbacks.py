@@ -327,7 +327,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_callbacks_queue",
         "callbacks",
-        ["branch_id", "due_at", "priority", "id"],
+        ["branch_id", "due_at", "priority", "id", "next_attempt_at"],
         unique=False,
         postgresql_where=sa.text("state IN ('scheduled', 'rescheduled', 'in_progress')"),
     )

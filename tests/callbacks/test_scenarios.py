@@ -4,6 +4,7 @@ completion records, holds, release and cancel. The clock is frozen at Beijing ti
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.access.models import Team, User
 from app.core.clock import BUSINESS_TZ
 from app.org.models import Branch
 from tests.callbacks.helpers import (
@@ -521,3 +523,26 @@ async def test_attempts_are_append_only(
         with pytest.raises(DBAPIError, match="append-only"):
             async with session.begin_nested():
                 await session.execute(text(statement))
+
+
+async def test_a_team_routed_callback_goes_to_that_teams_queue(
+    client: AsyncClient,
+    agent: Actor,
+    other_agent: Actor,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session:
+        team = Team(id=uuid.uuid4(), branch_id=agent.user.branch_id, code="T1", name="续期组")
+        session.add(team)
+        await session.flush()
+        member = await session.get_one(User, other_agent.id)
+        member.team_id = team.id
+        await session.commit()
+    with at_local("2026-03-10T10:00"):
+        routed = await schedule(client, agent.headers, team_id=str(team.id))
+        assert (await claim(client, agent.headers)).status_code == 204  # not in the team
+        offered = await claim(client, other_agent.headers)
+        assert offered.json()["id"] == routed["id"]
+        unrouted = await schedule(client, agent.headers)
+        assert (await claim(client, agent.headers, team_id=str(team.id))).status_code == 204
+        assert (await claim(client, agent.headers)).json()["id"] == unrouted["id"]
