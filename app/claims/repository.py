@@ -15,7 +15,7 @@ from app.access.scope import readable_by
 from app.claims.models import NUMBER_SEQUENCE, ClaimReport
 from app.claims.states import OPEN
 from app.db.keyset import after_key
-from app.tickets.items import item_query
+from app.tickets.items import Criterion, item_query
 from app.tickets.numbers import number_expression
 
 
@@ -113,7 +113,7 @@ async def search(
 
 
 def open_query(
-    principal: Principal, *, customer_id: uuid.UUID | None, policy_number: str | None
+    principal: Principal, *, customer_id: Criterion | None, policy_number: Criterion | None
 ) -> Select[Any] | None:
     """Reports not closed or cancelled, of this customer or policy number, as open items."""
     condition: Any

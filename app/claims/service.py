@@ -24,6 +24,7 @@ from app.customers import service as customers
 from app.customers.models import Policy
 from app.events import service as events
 from app.tickets import rules
+from app.tickets.items import Criterion
 from app.tickets.views import clock_out
 
 # The rule set's clock names (migration 0004), Insurance Law arts. 23–25.
@@ -196,8 +197,8 @@ def allowed_events(report: ClaimReport) -> list[AllowedEvent]:
 def open_query(
     principal: Principal,
     *,
-    customer_id: uuid.UUID | None = None,
-    policy_number: str | None = None,
+    customer_id: Criterion | None = None,
+    policy_number: Criterion | None = None,
 ) -> Select[Any] | None:
     """A caller's claim reports not closed or cancelled (by customer or policy), in scope, as
     open items (``app.tickets.items``) for the caller lookup."""

@@ -16,7 +16,7 @@ from app.access.scope import readable_by
 from app.clocks.models import Clock
 from app.complaints.models import ComplainantPhone, Complaint, ComplaintCause, ComplaintNotice
 from app.db.keyset import after_key
-from app.tickets.items import item_query
+from app.tickets.items import Criterion, item_query
 
 NUMBER_SEQUENCE = Sequence("complaint_number_seq", metadata=Complaint.metadata)
 
@@ -160,8 +160,8 @@ async def search(
 def in_progress_query(
     principal: Principal,
     *,
-    phone_hash: str | None,
-    policy_number: str | None,
+    phone_hash: Criterion | None,
+    policy_number: Criterion | None,
     statuses: frozenset[str],
 ) -> Select[Any]:
     """The caller's complaints in these statuses, as open items (``app.tickets.items``)."""

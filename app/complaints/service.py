@@ -34,6 +34,7 @@ from app.core.clock import BUSINESS_TZ
 from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.phones import InvalidPhone, national_digits, normalise_phone
 from app.events import service as events
+from app.tickets.items import Criterion
 
 REVEALABLE = frozenset({"name", "phone", "id_number"})
 CLOCK_SKEW = timedelta(minutes=5)
@@ -335,7 +336,10 @@ IN_PROGRESS = frozenset(s.value for s in states.OPEN - {states.Status.CLOSED})
 
 
 def in_progress_query(
-    principal: Principal, *, phone_hash: str | None = None, policy_number: str | None = None
+    principal: Principal,
+    *,
+    phone_hash: Criterion | None = None,
+    policy_number: Criterion | None = None,
 ) -> Select[Any] | None:
     """A caller's complaints still in progress, by complainant phone hash or policy number,
     within the principal's scope, as open items (``app.tickets.items``) for the caller lookup."""

@@ -15,7 +15,7 @@ from app.access.scope import readable_by
 from app.db.keyset import after_key
 from app.inquiries.models import NUMBER_SEQUENCE, Inquiry
 from app.inquiries.states import AWAITING_ANSWER
-from app.tickets.items import item_query
+from app.tickets.items import Criterion, item_query
 from app.tickets.numbers import number_expression
 
 
@@ -91,7 +91,7 @@ async def search(
 
 
 def awaiting_answer_query(
-    principal: Principal, *, customer_id: uuid.UUID | None, policy_number: str | None
+    principal: Principal, *, customer_id: Criterion | None, policy_number: Criterion | None
 ) -> Select[Any] | None:
     """Inquiries still owed an answer, of this customer or policy number, as open items."""
     condition: Any

@@ -30,6 +30,7 @@ from app.inquiries import repository, states
 from app.inquiries.models import Inquiry
 from app.inquiries.schemas import InquiryCreate, InquiryOut
 from app.tickets import rules
+from app.tickets.items import Criterion
 from app.tickets.views import clock_out
 
 ANSWER_CLOCK = "inquiry_answer"
@@ -220,8 +221,8 @@ def allowed_actions(principal: Principal, inquiry: Inquiry) -> list[AllowedActio
 def awaiting_answer_query(
     principal: Principal,
     *,
-    customer_id: uuid.UUID | None = None,
-    policy_number: str | None = None,
+    customer_id: Criterion | None = None,
+    policy_number: Criterion | None = None,
 ) -> Select[Any] | None:
     """A caller's inquiries still owed an answer (by customer or policy number), in scope, as
     open items (``app.tickets.items``) for the caller lookup."""

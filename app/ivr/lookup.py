@@ -8,12 +8,15 @@ caller is waiting on the line.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, select, true, union_all
+from sqlalchemy import Select, String, Uuid, bindparam, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import Permission
 from app.access.pii import PiiCodec, mask_name, mask_phone
 from app.access.principal import Principal
 from app.claims import service as claims
@@ -45,6 +48,60 @@ def _due(row: Any, now: datetime) -> DueOut | None:
     )
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a lookup statement depends on besides the values it binds."""
+
+    sees_all: bool
+    branch_id: uuid.UUID | None
+    by_phone: bool
+    by_customer: bool
+    by_policy: bool
+
+
+_PHONE = bindparam("phone_hash", type_=String)
+_CUSTOMER = bindparam("customer_id", type_=Uuid)
+_POLICY = bindparam("policy_number", type_=String)
+
+
+@lru_cache(maxsize=512)
+def _statement(shape: _Shape) -> Select[Any] | None:
+    """The lookup statement for one shape, built once (building it costs more than running it):
+    each kind's scoped open items, unioned, with the next due clock of each joined on."""
+    scope = Principal(
+        kind="api_key",
+        id=uuid.UUID(int=0),
+        name="caller lookup",
+        role="",
+        branch_id=shape.branch_id,
+        team_id=None,
+        permissions=frozenset({Permission.ALL_BRANCHES.value}) if shape.sees_all else frozenset(),
+    )
+    policy = _POLICY if shape.by_policy else None
+    customer = _CUSTOMER if shape.by_customer else None
+    queries: list[Select[Any]] = [
+        query
+        for query in (
+            complaints.in_progress_query(
+                scope, phone_hash=_PHONE if shape.by_phone else None, policy_number=policy
+            ),
+            inquiries.awaiting_answer_query(scope, customer_id=customer, policy_number=policy),
+            claims.open_query(scope, customer_id=customer, policy_number=policy),
+        )
+        if query is not None
+    ]
+    if not queries:
+        return None
+    items = union_all(*queries).subquery("items")
+    due = subjects.next_due_lateral(items.c.kind, items.c.id)
+    return (
+        select(items, due)
+        .select_from(items.outerjoin(due, true()))
+        .order_by(due.c.due_at.asc().nulls_last(), items.c.received_at.desc())
+        .limit(MAX_ITEMS)
+    )
+
+
 async def open_items(
     session: AsyncSession,
     principal: Principal,
@@ -56,29 +113,18 @@ async def open_items(
 ) -> list[OpenItem]:
     """Complaints in progress (by complainant phone or policy number), inquiries owed an
     answer and open claim reports (by customer or policy number); soonest deadline first."""
-    queries: list[Select[Any]] = [
-        query
-        for query in (
-            complaints.in_progress_query(
-                principal, phone_hash=phone_hash, policy_number=policy_number
-            ),
-            inquiries.awaiting_answer_query(
-                principal, customer_id=customer_id, policy_number=policy_number
-            ),
-            claims.open_query(principal, customer_id=customer_id, policy_number=policy_number),
-        )
-        if query is not None
-    ]
-    if not queries:
-        return []
-    items = union_all(*queries).subquery("items")
-    due = subjects.next_due_lateral(items.c.kind, items.c.id)
-    statement: Select[Any] = (
-        select(items, due)
-        .select_from(items.outerjoin(due, true()))
-        .order_by(due.c.due_at.asc().nulls_last(), items.c.received_at.desc())
-        .limit(MAX_ITEMS)
+    shape = _Shape(
+        sees_all=principal.sees_all_branches,
+        branch_id=None if principal.sees_all_branches else principal.branch_id,
+        by_phone=phone_hash is not None and policy_number is None,
+        by_customer=customer_id is not None and policy_number is None,
+        by_policy=policy_number is not None,
     )
+    statement = _statement(shape)
+    if statement is None:
+        return []
+    values = {"phone_hash": phone_hash, "customer_id": customer_id, "policy_number": policy_number}
+    rows = await session.execute(statement, {k: v for k, v in values.items() if v is not None})
     return [
         OpenItem(
             kind=row.kind,
@@ -90,7 +136,7 @@ async def open_items(
             received_at=row.received_at,
             next_due=_due(row, now),
         )
-        for row in await session.execute(statement)
+        for row in rows
     ]
 
 

@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,7 @@ from app.customers import service as customers
 from app.customers.models import Policy
 from app.inquiries import service as inquiries
 from app.ivr import lookup, repository, speech
-from app.ivr.schemas import IvrCallIn, IvrCallOut, TicketRef
+from app.ivr.schemas import IvrCallIn, IvrCallOut, OpenItem, TicketRef
 from app.org import service as org
 from app.tickets import rules
 
@@ -73,12 +73,17 @@ class Call:
     now: datetime
 
 
+Outcome = Literal["ticket_created", "status_reported", "callback_requested"]
+
+
 @dataclass(frozen=True)
 class Handled:
-    outcome: str
+    """What an intent did: the ticket (if any), the text for the caller, the call's status."""
+
+    outcome: Outcome
     ticket: TicketRef | None
     speech: str
-    open_items: list[Any]
+    open_items: list[OpenItem]
     status: str = "processed"
 
 
@@ -128,32 +133,9 @@ async def intake(
     if data.started_at > now + rules.CLOCK_SKEW:
         raise InvalidInput("started_at is in the future.", field="started_at")
     fingerprint = _fingerprint(codec, data)
-    phone_hash = codec.lookup(e164, purpose=codec.PHONE)
-    row_id = await repository.claim(
-        session,
-        client_id=principal.id,
-        call_id=data.call_id,
-        fingerprint=fingerprint,
-        intent=data.intent,
-        status="processed",
-        caller_phone_enc=codec.seal(e164, purpose=codec.PHONE),
-        caller_phone_hash=phone_hash,
-        called_number=data.called_number,
-        started_at=data.started_at,
-        ended_at=data.ended_at,
-        menu_path=data.menu_path,
-        policy_number=data.policy_number,
-        id_digits_hash=(
-            codec.lookup(data.id_digits.upper(), purpose=ID_DIGITS_PURPOSE)
-            if data.id_digits
-            else None
-        ),
-        recording_ref=data.recording_ref,
-        transcript=data.transcript,
-    )
+    row_id = await _claim(session, principal, codec, data, e164, fingerprint)
     if row_id is None:
         return await _replay(session, principal, data.call_id, fingerprint)
-    customer_id = await customers.caller(session, codec, e164)
     policy = (
         await customers.policy_by_number(session, data.policy_number)
         if data.policy_number
@@ -164,8 +146,8 @@ async def intake(
         data=data,
         principal=principal,
         e164=e164,
-        phone_hash=phone_hash,
-        customer_id=customer_id,
+        phone_hash=codec.lookup(e164, purpose=codec.PHONE),
+        customer_id=await customers.caller(session, codec, e164),
         policy=policy,
         branch_id=await _branch(session, principal, policy, default_branch),
         now=now,
@@ -174,9 +156,9 @@ async def intake(
     body = IvrCallOut(
         call_id=data.call_id,
         intent=data.intent,
-        outcome=handled.outcome,  # type: ignore[arg-type]
+        outcome=handled.outcome,
         replayed=False,
-        customer_id=customer_id,
+        customer_id=call.customer_id,
         ticket=handled.ticket,
         open_items=handled.open_items,
         speech=handled.speech,
@@ -185,13 +167,43 @@ async def intake(
         session,
         row_id,
         status=handled.status,
-        customer_id=customer_id,
+        customer_id=call.customer_id,
         branch_id=call.branch_id,
         ticket_kind=handled.ticket.kind if handled.ticket else None,
         ticket_id=handled.ticket.id if handled.ticket else None,
         response=body,
     )
     return IntakeResult({**body, "replayed": False}, replayed=False)
+
+
+async def _claim(
+    session: AsyncSession,
+    principal: Principal,
+    codec: PiiCodec,
+    data: IvrCallIn,
+    e164: str,
+    fingerprint: str,
+) -> uuid.UUID | None:
+    """Insert the call row first: it is what serialises retries of the same call."""
+    id_digits = data.id_digits.upper() if data.id_digits else None
+    return await repository.claim(
+        session,
+        client_id=principal.id,
+        call_id=data.call_id,
+        fingerprint=fingerprint,
+        intent=data.intent,
+        status="processed",
+        caller_phone_enc=codec.seal(e164, purpose=codec.PHONE),
+        caller_phone_hash=codec.lookup(e164, purpose=codec.PHONE),
+        called_number=data.called_number,
+        started_at=data.started_at,
+        ended_at=data.ended_at,
+        menu_path=data.menu_path,
+        policy_number=data.policy_number,
+        id_digits_hash=codec.lookup(id_digits, purpose=ID_DIGITS_PURPOSE) if id_digits else None,
+        recording_ref=data.recording_ref,
+        transcript=data.transcript,
+    )
 
 
 async def _replay(

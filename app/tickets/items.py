@@ -8,6 +8,10 @@ from typing import Any
 
 from sqlalchemy import Select, String, literal, select
 
+Criterion = Any
+"""A value to select items by, or a ``bindparam()`` standing for it: the caller lookup builds its
+statement once per shape and binds the values at execution."""
+
 
 def item_query(
     kind: str, id_: Any, number: Any, status: Any, branch_id: Any, received_at: Any
