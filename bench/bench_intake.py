@@ -1,0 +1,474 @@
+"""Hotline intake figures (issue 6): IVR intake under retries, caller lookup over 1M tickets.
+
+    python bench/bench_intake.py [--workers 2] [--requests 12000] [--concurrency 32]
+        [--retry-share 0.3] [--tickets 1000000] [--lookup-rate 200] [--lookup-seconds 60]
+
+Starts an embedded PostgreSQL in a temporary folder, migrates it, and runs the service as a
+subprocess (``contact-desk serve`` on a free loopback port) against it; httpx.AsyncClient is the
+load generator, on the same machine. Targets: intake >= 800 requests/s at p99 <= 100 ms with no
+duplicate tickets; caller lookup p99 < 20 ms at 200 requests/s with 1,000,000 tickets stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import datetime as dt
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import intake_seed as seed  # bench/ is on sys.path when this script runs
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.access.pii import FieldCipher, PiiCodec
+from app.access.secrets import parse_pii_keys
+from app.core.config import Settings
+from app.db import migrate
+from app.db.embedded import start_embedded
+from app.db.session import create_engine_from_settings
+
+ADMIN_PASSWORD = "bench-admin-password-0123456789"
+PII_KEYS = "bench1:" + base64.b64encode(b"k" * 32).decode()
+PII_HASH_KEY = "bench-hash-key-" + "h" * 40
+INTENTS = [
+    ("inquiry", 0.35),
+    ("claim_report", 0.25),
+    ("complaint", 0.10),
+    ("status_query", 0.20),
+    ("callback_request", 0.10),
+]
+BRANCHES = ("HQ", "BJ01", "SH01", "GZ01")
+DATABASE = "bench_intake"
+RETRY_WINDOW = 64  # a retry repeats one of the last 64 calls sent: often one still in flight
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return f"nproc {os.cpu_count()}, {cpu}, {mem_kb / 1024**2:.1f} GiB RAM"
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(root: int, database: str) -> tuple[float, float]:
+    """CPU seconds used so far by the service (its process and workers) and by the database's
+    backends (from /proc: so a figure per request does not depend on other load)."""
+    service = database_cpu = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            pid = int(entry.name)
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+            if pid == root or parent == root:
+                service += _cpu_seconds(pid)
+            elif f"postgres {database} ".encode() in command.replace(b"\0", b" "):
+                database_cpu += _cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    return service, database_cpu
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def pct(samples: list[float]) -> str:
+    cuts = statistics.quantiles(samples, n=100)
+    return (
+        f"p50 {cuts[49]:.1f} ms, p95 {cuts[94]:.1f} ms, p99 {cuts[98]:.1f} ms,"
+        f" max {max(samples):.1f} ms"
+    )
+
+
+def start_service(url: str, port: int, workers: int, log_level: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CONTACT_DESK_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "CONTACT_DESK_PII_KEYS": PII_KEYS,
+        "CONTACT_DESK_PII_HASH_KEY": PII_HASH_KEY,
+        "CONTACT_DESK_RATE_LIMIT_PER_MINUTE": "100000000",  # one IVR key sends everything
+        "CONTACT_DESK_SWEEP_INTERVAL_SECONDS": "0",
+        "CONTACT_DESK_DB_POOL_SIZE": "20",
+        "CONTACT_DESK_DB_MAX_OVERFLOW": "20",
+        "CONTACT_DESK_LOG_LEVEL": log_level,
+    }
+    command = [str(Path(sys.executable).with_name("contact-desk")), "serve"]
+    command += ["--port", str(port), "--workers", str(workers)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+
+async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError("the service exited during start-up")
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the service did not become ready")
+
+
+async def ivr_key(client: httpx.AsyncClient) -> dict[str, str]:
+    token = await client.post(
+        "/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
+    )
+    admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    created = await client.post(
+        "/v1/api-keys", json={"name": "bench IVR", "role": "ivr"}, headers=admin
+    )
+    return {"X-API-Key": created.json()["key"]}
+
+
+def intake_requests(
+    total: int, retry_share: float, policies: int, prefix: str = "bench"
+) -> list[dict[str, Any]]:
+    """The request sequence: new calls, and retries of recent ones (``retry_share`` of all; a
+    retry is the very same payload)."""
+    rng = random.Random(f"{prefix}{total}")
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)
+    names, weights = zip(*INTENTS, strict=True)
+    sent: list[dict[str, Any]] = []
+    for i in range(total):
+        if sent and rng.random() < retry_share:
+            sent.append(rng.choice(sent[-RETRY_WINDOW:]))
+            continue
+        caller = f"139{rng.randrange(10**8):08d}"
+        call: dict[str, Any] = {
+            "call_id": f"{prefix}-{i:08d}",
+            "caller_number": rng.choice([caller, f"+86 {caller}", f"0086{caller}"]),
+            "called_number": "95500",
+            "started_at": started.isoformat(),
+            "menu_path": "2",
+            "intent": rng.choices(names, weights)[0],
+            "transcript": "来电内容",
+        }
+        if rng.random() < 0.3:
+            call["policy_number"] = f"PB{rng.randrange(1, policies + 1):010d}"
+        sent.append(call)
+    return sent
+
+
+async def run_intake(
+    base: str, headers: dict[str, str], calls: list[dict[str, Any]], concurrency: int
+) -> tuple[float, list[float], Counter[str], dict[str, list[float]]]:
+    latencies: list[float] = []
+    by_intent: dict[str, list[float]] = {}
+    outcomes: Counter[str] = Counter()
+    queue = iter(calls)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=60
+    ) as client:
+
+        async def worker() -> None:
+            for call in queue:
+                t0 = time.perf_counter()
+                try:
+                    response = await client.post("/v1/ivr/calls", json=call)
+                except httpx.TransportError:
+                    outcomes["transport error"] += 1
+                    continue
+                elapsed = (time.perf_counter() - t0) * 1e3
+                latencies.append(elapsed)
+                by_intent.setdefault(call["intent"], []).append(elapsed)
+                replayed = response.headers.get("Idempotent-Replayed") == "true"
+                outcomes[f"{response.status_code}{' replayed' if replayed else ''}"] += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - t0
+    return elapsed, latencies, outcomes, by_intent
+
+
+async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> None:
+    distinct_calls = len({c["call_id"] for c in sent})
+    creating = len(
+        {c["call_id"] for c in sent if c["intent"] in {"inquiry", "claim_report", "complaint"}}
+    )
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    """
+                    SELECT (SELECT count(*) FROM ivr_calls),
+                           (SELECT count(ticket_id) FROM ivr_calls),
+                           (SELECT count(*) FROM inquiries WHERE registered_by LIKE 'api_key:%')
+                         + (SELECT count(*) FROM claim_reports
+                            WHERE registered_by LIKE 'api_key:%')
+                         + (SELECT count(*) FROM complaints WHERE registered_by LIKE 'api_key:%'),
+                           (SELECT count(*) FROM (SELECT 1 FROM ivr_calls
+                            GROUP BY client_id, call_id HAVING count(*) > 1) AS d)
+                    """
+                )
+            )
+        ).one()
+    calls, linked, tickets, repeated = row
+    print(
+        f"    database: {calls:,} ivr_calls rows for {distinct_calls:,} distinct call ids sent;"
+        f" {tickets:,} tickets made by the IVR for {creating:,} ticket-creating call ids,"
+        f" {linked:,} of them linked from their call row"
+    )
+    # A second ticket for a call could not be linked: the call has one row, with one ticket id.
+    print(
+        f"    duplicates: {tickets - linked:,} tickets without their own call,"
+        f" {repeated} call ids stored twice"
+    )
+
+
+async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        headers = await ivr_key(client)
+    warm = intake_requests(300, 0.0, args.policies, prefix="warm")
+    await run_intake(base, headers, warm, args.concurrency)
+    calls = intake_requests(args.requests, args.retry_share, args.policies)
+    cpu_before = cpu_of(args.service_pid, DATABASE)
+    elapsed, latencies, outcomes, by_intent = await run_intake(
+        base, headers, calls, args.concurrency
+    )
+    cpu_after = cpu_of(args.service_pid, DATABASE)
+    per_request = [(a - b) / len(calls) * 1e3 for a, b in zip(cpu_after, cpu_before, strict=True)]
+    print(
+        f"(a) IVR intake, {len(calls):,} requests, {args.concurrency} concurrent clients,"
+        f" {args.retry_share:.0%} retries: {len(calls) / elapsed:,.0f} requests/s;"
+        f" {pct(latencies)}"
+    )
+    print(
+        f"    responses: {dict(sorted(outcomes.items()))}; CPU per request: service"
+        f" {per_request[0]:.1f} ms, PostgreSQL {per_request[1]:.1f} ms"
+    )
+    for intent, samples in sorted(by_intent.items()):
+        print(f"    {intent:<17} {len(samples):>6,}: {pct(samples)}")
+    light = intake_requests(1_000, args.retry_share, args.policies, prefix="light")
+    elapsed, latencies, outcomes, _ = await run_intake(base, headers, light, 4)
+    print(
+        f"    the same mix at 4 concurrent clients, {len(light):,} requests:"
+        f" {len(light) / elapsed:,.0f} requests/s; {pct(latencies)}"
+    )
+    await duplicates(engine, warm + calls + light)
+
+
+async def seed_tickets(engine: AsyncEngine, args: argparse.Namespace) -> None:
+    codec = PiiCodec(FieldCipher(parse_pii_keys(PII_KEYS)), PII_HASH_KEY.encode())
+    t0 = time.perf_counter()
+    per = args.tickets // 10
+    counts = {"inquiries": per * 4, "claims": per * 3, "complaints": args.tickets - per * 7}
+    params = {"customers": args.customers, "branches": len(BRANCHES)}
+    async with engine.begin() as connection:
+        await connection.execute(text("SET LOCAL statement_timeout = 0"))
+        await connection.execute(seed.CUSTOMERS, {"customers": args.customers})
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(
+            "customer_phones",
+            records=list(seed.phone_rows(codec, args.customers)),
+            columns=["phone_hash", "customer_id", "phone_enc"],
+        )
+        await connection.execute(seed.INQUIRIES, {**params, "count": counts["inquiries"]})
+        await connection.execute(seed.CLAIM_REPORTS, {**params, "count": counts["claims"]})
+        await connection.execute(seed.COMPLAINTS, {**params, "count": counts["complaints"]})
+        await connection.execute(
+            seed.COMPLAINANT_PHONES, {"customers": args.customers, "count": counts["complaints"]}
+        )
+        await connection.execute(seed.CLOCKS)
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("SET statement_timeout = 0"))
+        await autocommit.execute(text("VACUUM ANALYZE"))
+        total = await autocommit.scalar(
+            text(
+                "SELECT (SELECT count(*) FROM inquiries) + (SELECT count(*) FROM claim_reports)"
+                " + (SELECT count(*) FROM complaints)"
+            )
+        )
+        clocks = await autocommit.scalar(text("SELECT count(*) FROM clocks"))
+    print(
+        f"    seeded {args.customers:,} customers with phones, {total:,} tickets in the database"
+        f" ({counts}; one in ten open), {clocks:,} clocks; analysed, in"
+        f" {time.perf_counter() - t0:.0f} s"
+    )
+
+
+def _lookup_paths(customers: int, seed_value: int) -> Iterator[str]:
+    """Caller lookups of seeded callers, the phone written in one of four formats."""
+    rng = random.Random(seed_value)
+    formats = ("+86 {a} {b} {c}", "{a}-{b}-{c}", "0086{a}{b}{c}", "{a}{b}{c}")
+    while True:
+        digits = str(seed.FIRST_PHONE + rng.randrange(1, customers + 1))
+        phone = rng.choice(formats).format(a=digits[:3], b=digits[3:7], c=digits[7:])
+        yield f"/v1/ivr/callers/{phone}"
+
+
+async def open_loop(
+    client: httpx.AsyncClient, paths: Iterator[str], rate: float, seconds: float, in_flight: int
+) -> tuple[list[float], Counter[str], list[int], float, bool]:
+    """A request due every 1/rate s whatever the answers do. Latency counts from when each was
+    due, so time spent waiting for one of the ``in_flight`` connections shows (no coordinated
+    omission). Stops early, reporting overload, once 1,000 requests are behind."""
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    items: list[int] = []
+    slots = asyncio.Semaphore(in_flight)
+    done = 0
+
+    async def fire(path: str, due: float) -> None:
+        nonlocal done
+        async with slots:
+            try:
+                response = await client.get(path)
+            except httpx.TransportError:
+                statuses["transport error"] += 1
+                return
+            finally:
+                done += 1
+        latencies.append((time.perf_counter() - due) * 1e3)
+        statuses[str(response.status_code)] += 1
+        if response.status_code == 200:
+            items.append(len(response.json()["items"]))
+
+    tasks = []
+    overloaded = False
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if i - done > 1_000:
+            overloaded = True
+            break
+        tasks.append(asyncio.create_task(fire(next(paths), due)))
+    await asyncio.gather(*tasks)
+    return latencies, statuses, items, time.perf_counter() - start, overloaded
+
+
+async def bench_lookup(base: str, args: argparse.Namespace) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        headers = await ivr_key(client)
+    paths = _lookup_paths(args.customers, 7)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=120
+    ) as client:
+        sequential = []
+        cpu_before = cpu_of(args.service_pid, DATABASE)
+        for _ in range(500):
+            t0 = time.perf_counter()
+            response = await client.get(next(paths))
+            assert response.status_code == 200, response.text
+            sequential.append((time.perf_counter() - t0) * 1e3)
+        cpu_after = cpu_of(args.service_pid, DATABASE)
+        per_request = [(a - b) / 500 * 1e3 for a, b in zip(cpu_after, cpu_before, strict=True)]
+        print(
+            f"(b) caller lookup, one request at a time (500): {pct(sequential[100:])};"
+            f" CPU per request: service {per_request[0]:.1f} ms, PostgreSQL {per_request[1]:.1f} ms"
+        )
+        for rate, seconds in ((args.lookup_rate, args.lookup_seconds), (25.0, 30.0)):
+            await asyncio.sleep(2)
+            latencies, statuses, items, elapsed, overloaded = await open_loop(
+                client, paths, rate, seconds, in_flight=64
+            )
+            verdict = " — OVERLOADED, stopped with 1,000 requests behind" if overloaded else ""
+            print(
+                f"    open loop at {rate:g} requests/s ({len(latencies):,} answered in"
+                f" {elapsed:.0f} s, {len(latencies) / elapsed:,.0f}/s){verdict}: {pct(latencies)}"
+            )
+            print(
+                f"    statuses {dict(statuses)}; open items per caller: mean"
+                f" {statistics.mean(items):.2f}, max {max(items)}"
+            )
+
+
+async def seed_reference(engine: AsyncEngine, policies: int) -> None:
+    async with engine.begin() as connection:
+        for code in BRANCHES[1:]:
+            await connection.execute(
+                text("INSERT INTO branches (id, code, name) VALUES (gen_random_uuid(), :c, :c)"),
+                {"c": code},
+            )
+        await connection.execute(seed.POLICIES, {"policies": policies, "branches": len(BRANCHES)})
+
+
+async def run(args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="contact-desk-bench-intake-"))
+    pg = start_embedded(folder / "pg", database=DATABASE)
+    url = pg.url(DATABASE)
+    engine = create_engine_from_settings(
+        Settings(database_url=url, db_statement_timeout_ms=3_600_000), url
+    )
+    service: subprocess.Popen[bytes] | None = None
+    try:
+        await migrate.upgrade(engine)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        service = start_service(url, port, args.workers, args.log_level)
+        await wait_ready(base, service)
+        args.service_pid = service.pid
+        await seed_reference(engine, args.policies)
+        print(f"Machine: {machine()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
+        print(
+            f"Service: contact-desk serve --workers {args.workers} (log level {args.log_level}),"
+            " embedded PostgreSQL 16 and the load generator on the same machine"
+        )
+        await bench_intake(base, engine, args)
+        await seed_tickets(engine, args)
+        await bench_lookup(base, args)
+    finally:
+        if service is not None:
+            service.terminate()
+            service.wait(timeout=30)
+        await engine.dispose()
+        pg.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--requests", type=int, default=12_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--retry-share", type=float, default=0.3)
+    parser.add_argument("--policies", type=int, default=10_000)
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=200_000)
+    parser.add_argument("--lookup-rate", type=float, default=200)
+    parser.add_argument("--lookup-seconds", type=float, default=60)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
