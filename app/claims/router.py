@@ -39,7 +39,6 @@ from app.claims.schemas import (
 from app.claims.states import Status
 from app.complaints.schemas import ProductLine, TimelineEvent
 from app.core.clock import utc_now
-from app.core.phones import normalise_field
 from app.customers import service as customers
 from app.db.keyset import split_page
 from app.tickets.views import timeline_page
@@ -131,11 +130,12 @@ async def list_claim_reports(
     reported_from: AwareDatetime | None = None,
     reported_to: AwareDatetime | None = None,
 ) -> Page[ClaimReportSummary]:
-    if phone is not None:
-        owner = await customers.by_phone(session, codec, normalise_field(phone, "phone"))
-        if owner is None or (customer_id is not None and owner != customer_id):
-            return Page[ClaimReportSummary](items=[], next_cursor=None)
-        customer_id = owner
+    try:
+        customer_id = await customers.customer_filter(
+            session, codec, phone=phone, customer_id=customer_id
+        )
+    except customers.NoSuchCustomer:
+        return Page[ClaimReportSummary](items=[], next_cursor=None)
     flt = repository.ClaimReportFilter(
         status=status,
         branch_id=branch_id,

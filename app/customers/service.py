@@ -45,6 +45,26 @@ async def by_phone(session: AsyncSession, codec: PiiCodec, e164: str) -> uuid.UU
     return await repository.customer_id_by_phone(session, codec.lookup(e164, purpose=codec.PHONE))
 
 
+class NoSuchCustomer(Exception):
+    """A phone filter that matches no customer (or contradicts the customer asked for)."""
+
+
+async def customer_filter(
+    session: AsyncSession, codec: PiiCodec, *, phone: str | None, customer_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """The customer a list's ``phone`` and ``customer_id`` filters mean together.
+
+    Raises ``NoSuchCustomer`` when the phone (any format; 422 if it is no number) belongs to
+    nobody or to another customer than ``customer_id`` — the list is then simply empty.
+    """
+    if phone is None:
+        return customer_id
+    owner = await by_phone(session, codec, normalise_field(phone, "phone"))
+    if owner is None or (customer_id is not None and owner != customer_id):
+        raise NoSuchCustomer
+    return owner
+
+
 async def known_caller(
     session: AsyncSession, codec: PiiCodec, e164: str
 ) -> tuple[uuid.UUID, str | None] | None:

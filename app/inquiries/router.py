@@ -29,7 +29,6 @@ from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
 from app.complaints.schemas import AllowedAction, ProductLine, TimelineEvent
 from app.core.clock import utc_now
-from app.core.phones import normalise_field
 from app.customers import service as customers
 from app.db.keyset import split_page
 from app.inquiries import repository, service, transitions
@@ -118,11 +117,12 @@ async def list_inquiries(
     received_from: AwareDatetime | None = None,
     received_to: AwareDatetime | None = None,
 ) -> Page[InquirySummary]:
-    if phone is not None:
-        owner = await customers.by_phone(session, codec, normalise_field(phone, "phone"))
-        if owner is None or (customer_id is not None and owner != customer_id):
-            return Page[InquirySummary](items=[], next_cursor=None)
-        customer_id = owner
+    try:
+        customer_id = await customers.customer_filter(
+            session, codec, phone=phone, customer_id=customer_id
+        )
+    except customers.NoSuchCustomer:
+        return Page[InquirySummary](items=[], next_cursor=None)
     flt = repository.InquiryFilter(
         status=status,
         branch_id=branch_id,
