@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import base64
 import datetime as dt
+import json
 import os
 import random
 import shutil
@@ -215,6 +216,83 @@ async def run_intake(
     return elapsed, latencies, outcomes, by_intent
 
 
+WRK_SCRIPT = """
+local bodies = {}
+local position = 0
+local counter = 0
+local threads = {}
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local stride = tonumber(args[2])
+  local index = 0
+  for line in io.lines(args[1]) do
+    if index % stride == id - 1 then
+      table.insert(bodies, line)
+    end
+    index = index + 1
+  end
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-API-Key"] = args[3]
+  statuses = {}
+end
+
+function request()
+  position = position % #bodies + 1
+  return wrk.format(nil, "/v1/ivr/calls", nil, bodies[position])
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local counts = {}
+  for _, thread in ipairs(threads) do
+    local s = thread:get("statuses")
+    for code, n in pairs(s) do counts[code] = (counts[code] or 0) + n end
+  end
+  local parts = {}
+  for code, n in pairs(counts) do table.insert(parts, string.format('"%d": %d', code, n)) end
+  io.write(string.format(
+    'JSON {"requests": %d, "errors": %d, "seconds": %f, "p50": %f, "p99": %f, "max": %f, '
+    .. '"statuses": {%s}}\\n',
+    summary.requests,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, table.concat(parts, ", ")))
+end
+"""
+
+
+def run_intake_wrk(
+    base: str, key: str, calls: list[dict[str, Any]], seconds: int, concurrency: int
+) -> dict[str, Any]:
+    """``wrk`` (C, 2 threads) sends the calls in order, each thread its share, wrapping round
+    if it runs out; the service sees what an IVR farm would send, at no Python cost here."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-intake-wrk-"))
+    bodies = folder / "calls.jsonl"
+    bodies.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in calls) + "\n")
+    script = folder / "intake.lua"
+    script.write_text(WRK_SCRIPT)
+    threads = 2
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "-s", str(script), base,
+         "--", str(bodies), str(threads), key],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)
+    figures: dict[str, Any] = json.loads(out[out.index("JSON ") + 5 :].splitlines()[0])
+    figures["rps"] = figures["requests"] / figures["seconds"]
+    return figures
+
+
 async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> None:
     distinct_calls = len({c["call_id"] for c in sent})
     creating = len(
@@ -226,7 +304,8 @@ async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> None:
                 text(
                     """
                     SELECT (SELECT count(*) FROM ivr_calls),
-                           (SELECT count(ticket_id) FROM ivr_calls),
+                           (SELECT count(DISTINCT ticket_id) FROM ivr_calls
+                            WHERE ticket_kind IN ('inquiry', 'claim_report', 'complaint')),
                            (SELECT count(*) FROM inquiries WHERE registered_by LIKE 'api_key:%')
                          + (SELECT count(*) FROM claim_reports
                             WHERE registered_by LIKE 'api_key:%')
@@ -239,8 +318,8 @@ async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> None:
         ).one()
     calls, linked, tickets, repeated = row
     print(
-        f"    database: {calls:,} ivr_calls rows for {distinct_calls:,} distinct call ids sent;"
-        f" {tickets:,} tickets made by the IVR for {creating:,} ticket-creating call ids,"
+        f"    database: {calls:,} ivr_calls rows for ~{distinct_calls:,} distinct call ids sent;"
+        f" {tickets:,} tickets made by the IVR for ~{creating:,} ticket-creating call ids,"
         f" {linked:,} of them linked from their call row"
     )
     # A second ticket for a call could not be linked: the call has one row, with one ticket id.
@@ -255,6 +334,31 @@ async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace)
         headers = await ivr_key(client)
     warm = intake_requests(300, 0.0, args.policies, prefix="warm")
     await run_intake(base, headers, warm, args.concurrency)
+    if shutil.which("wrk"):
+        # Enough distinct calls for the run at up to ~1,500 requests/s; sent once each (a
+        # wrap-round would only add retries).
+        calls = intake_requests(args.seconds * 1_500, args.retry_share, args.policies)
+        cpu_before = cpu_of(args.service_pid, DATABASE)
+        figures = run_intake_wrk(base, headers["X-API-Key"], calls, args.seconds, args.concurrency)
+        cpu_after = cpu_of(args.service_pid, DATABASE)
+        per_request = [
+            (a - b) / figures["requests"] * 1e3 for a, b in zip(cpu_after, cpu_before, strict=True)
+        ]
+        # Each wrk thread sent its share from the start: about this many from the front.
+        sent = calls[: figures["requests"]]
+        print(
+            f"(a) IVR intake (wrk, 2 threads), {figures['requests']:,} requests in"
+            f" {figures['seconds']:.0f} s, {args.concurrency} concurrent connections,"
+            f" {args.retry_share:.0%} retries: {figures['rps']:,.0f} requests/s;"
+            f" p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, max {figures['max']:.1f} ms"
+        )
+        print(
+            f"    statuses {figures['statuses']}, transport errors {figures['errors']};"
+            f" CPU per request: service {per_request[0]:.2f} ms, PostgreSQL"
+            f" {per_request[1]:.2f} ms"
+        )
+        await duplicates(engine, warm + sent)
+        return
     calls = intake_requests(args.requests, args.retry_share, args.policies)
     cpu_before = cpu_of(args.service_pid, DATABASE)
     elapsed, latencies, outcomes, by_intent = await run_intake(
@@ -444,8 +548,9 @@ async def run(args: argparse.Namespace) -> None:
             " embedded PostgreSQL 16 and the load generator on the same machine"
         )
         await bench_intake(base, engine, args)
-        await seed_tickets(engine, args)
-        await bench_lookup(base, args)
+        if not args.skip_lookup:
+            await seed_tickets(engine, args)
+            await bench_lookup(base, args)
     finally:
         if service is not None:
             service.terminate()
@@ -459,7 +564,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--log-level", default="INFO")
-    parser.add_argument("--requests", type=int, default=12_000)
+    parser.add_argument("--requests", type=int, default=12_000, help="without wrk")
+    parser.add_argument("--seconds", type=int, default=20, help="with wrk")
+    parser.add_argument("--skip-lookup", action="store_true")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--retry-share", type=float, default=0.3)
     parser.add_argument("--policies", type=int, default=10_000)

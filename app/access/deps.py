@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,6 +21,7 @@ from app.access.models import ApiKey, RolePermission, User
 from app.access.permissions import Permission
 from app.access.pii import FieldCipher, PiiCodec
 from app.access.principal import Principal
+from app.access.principal_cache import PrincipalCache
 from app.access.ratelimit import RateLimiter
 from app.access.secrets import KeyMaterial, load_key_material
 from app.api.deps import get_session
@@ -105,7 +106,7 @@ async def _principal_from_api_key(
 
 async def _principal_from_token(
     request: Request, session: AsyncSession, token: str, keys: KeyMaterial
-) -> Principal:
+) -> tuple[Principal, datetime]:
     settings: Settings = request.app.state.settings
     try:
         claims = tokens.verify(token, local_secret=keys.jwt_secret, settings=settings)
@@ -122,7 +123,7 @@ async def _principal_from_token(
         user = await session.scalar(select(User).where(User.external_subject == claims.subject))
     if user is None or not user.active:
         raise Unauthenticated("The account is unknown or disabled.", error="invalid_token")
-    return Principal(
+    principal = Principal(
         kind="user",
         id=user.id,
         name=user.username,
@@ -131,6 +132,28 @@ async def _principal_from_token(
         team_id=user.team_id,
         permissions=await _role_permissions(request, session, user.role),
     )
+    return principal, claims.expires_at
+
+
+async def _resolve(request: Request, session: AsyncSession, credential: str) -> Principal:
+    """Check a credential against the database and remember whom it belongs to."""
+    keys = await key_material(request)
+    remember = float("inf")
+    if credential.startswith(api_keys.PREFIX):
+        principal = await _principal_from_api_key(request, session, credential, keys)
+    else:
+        principal, expires_at = await _principal_from_token(request, session, credential, keys)
+        remember = (expires_at - utc_now()).total_seconds()
+    _principals(request).put(credential, principal, valid_for=remember)
+    return principal
+
+
+def _principals(request: Request) -> PrincipalCache:
+    cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
+    if cache is None:
+        cache = PrincipalCache(request.app.state.settings.auth_cache_seconds)
+        request.app.state.principals = cache
+    return cache
 
 
 async def authenticate(
@@ -139,15 +162,12 @@ async def authenticate(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Principal:
-    keys = await key_material(request)
-    if api_key:
-        principal = await _principal_from_api_key(request, session, api_key, keys)
-    elif bearer is not None and bearer.credentials.startswith(api_keys.PREFIX):
-        principal = await _principal_from_api_key(request, session, bearer.credentials, keys)
-    elif bearer is not None:
-        principal = await _principal_from_token(request, session, bearer.credentials, keys)
-    else:
+    credential = api_key or (bearer.credentials if bearer is not None else None)
+    if not credential:
         raise Unauthenticated("Send a bearer token or an API key.")
+    principal = _principals(request).get(credential)
+    if principal is None:
+        principal = await _resolve(request, session, credential)
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = limiter.acquire(principal.actor)
     if wait is not None:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import api_keys, audit, repository, tokens
+from app.access import api_keys, audit, principal_cache, repository, tokens
 from app.access.models import ApiKey, Team, User
 from app.access.passwords import hash_password, verify_password
 from app.access.principal import Principal
@@ -186,6 +186,9 @@ async def update_user(
     )
     if user is None:
         raise await _stale_or_missing(session, User, user_id)
+    # A disabled user, new role or new branch counts from the next request (other instances:
+    # within auth_cache_seconds).
+    principal_cache.forget_everyone()
     await audit.record(
         session,
         actor,
@@ -286,6 +289,7 @@ async def revoke_api_key(
     if key.revoked_at is None:
         key.revoked_at = now
         await session.flush()
+        principal_cache.forget_everyone()
         await audit.record(
             session, actor, "api_key.revoked", target_kind="api_key", target_id=key_id
         )

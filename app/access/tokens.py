@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +28,10 @@ class TokenClaims:
     source: str  # "local" or "oidc"
     subject: str
     claims: dict[str, Any]
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(int(self.claims["exp"]), tz=UTC)
 
 
 def issue_local(secret: bytes, *, user_id: str, now: datetime, minutes: int) -> str:

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     """The request's session, opened and committed by ``TransactionalRoute``."""
     session = getattr(request.state, "session", None)
     if not isinstance(session, AsyncSession):

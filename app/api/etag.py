@@ -44,7 +44,7 @@ def parse_if_match(value: str | None) -> ExpectedVersion:
     raise StaleVersion("If-Match does not name a version of this resource.")
 
 
-def require_if_match(
+async def require_if_match(
     if_match: Annotated[
         str | None,
         Header(

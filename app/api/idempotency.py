@@ -56,7 +56,7 @@ class IdempotentResult:
     replayed: bool
 
 
-def idempotency_key_header(
+async def idempotency_key_header(
     idempotency_key: Annotated[
         str | None,
         Header(

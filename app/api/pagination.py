@@ -34,7 +34,7 @@ class PageParams(BaseModel):
         return decode_cursor(self.cursor) if self.cursor else None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")] = (
         DEFAULT_PAGE_SIZE
     ),

@@ -4,16 +4,56 @@ FastAPI may run the code after a dependency's ``yield`` after the response has g
 commit there could fail unseen by the client. This route class owns the session instead: it
 opens it, runs the endpoint, commits, and only then hands the response back to be sent. An
 exception anywhere rolls everything back (and the error mapper renders it).
+
+Requests take their turn first-come first-served (:class:`Gate`): the connection pool alone is
+not fair — a request that has just given its connection back may take it again before a request
+that has been waiting for one is even scheduled, so under load a few busy clients would starve
+the rest (an agent whose "next callback" never comes).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+
+
+class Gate:
+    """As many requests in their transaction at once as the pool has connections; the others
+    wait in arrival order (``asyncio.Semaphore`` queues new arrivals behind waiters), up to the
+    pool's own timeout, after which the request fails as if the pool had timed out (503)."""
+
+    def __init__(self, capacity: int, timeout: float) -> None:
+        self._slots = asyncio.Semaphore(capacity)
+        self._timeout = timeout
+
+    async def __aenter__(self) -> None:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._timeout)
+        except TimeoutError as exc:
+            raise sa_exc.TimeoutError(
+                f"no database connection free within {self._timeout:g} s"
+            ) from exc
+
+    async def __aexit__(self, *_: object) -> None:
+        self._slots.release()
+
+
+def _gate(request: Request) -> Gate:
+    gate: Gate | None = getattr(request.app.state, "gate", None)
+    if gate is None:
+        settings: Settings = request.app.state.settings
+        capacity = settings.db_pool_size + settings.db_max_overflow
+        gate = Gate(capacity, settings.db_pool_timeout_seconds)
+        request.app.state.gate = gate
+    return gate
 
 
 class TransactionalRoute(APIRoute):
@@ -21,13 +61,14 @@ class TransactionalRoute(APIRoute):
         endpoint_handler = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            session: AsyncSession = request.app.state.db.session_factory()
-            request.state.session = session
-            try:
-                response = await endpoint_handler(request)
-                await session.commit()
-                return response
-            finally:
-                await session.close()
+            async with _gate(request):
+                session: AsyncSession = request.app.state.db.session_factory()
+                request.state.session = session
+                try:
+                    response = await endpoint_handler(request)
+                    await session.commit()
+                    return response
+                finally:
+                    await session.close()
 
         return handler

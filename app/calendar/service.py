@@ -24,6 +24,7 @@ from app.calendar.schemas import MAX_AMOUNT, MAX_DAYS_RANGE, DayUnit, YearLoad
 from app.calendar.view import ONE_DAY, CalendarView
 from app.calendar.year_rules import check_year_load
 from app.core.errors import InvalidInput, NotFound, StaleVersion
+from app.db.batch import Guard
 
 __all__ = [
     "CalendarChange",
@@ -95,6 +96,33 @@ async def get_view(session: AsyncSession, code: str, *, lock: bool = False) -> C
     view = await _fresh_view(session, code, lock=lock)
     memo[code] = (lock, view)
     return view
+
+
+async def remembered_view(session: AsyncSession, code: str) -> CalendarView:
+    """The calendar as this process last built it, without reading its row again — for writes
+    that carry :func:`version_guard` with them (``app.db.batch``), which then refuse to apply
+    if a year load has changed the calendar since. Read (unlocked) only on first use."""
+    cached = _views.get(code)
+    if cached is not None:
+        return cached[1]
+    return await get_view(session, code)
+
+
+def version_guard(view: CalendarView) -> Guard:
+    """ "The calendar is still the one ``view`` was built from", held FOR SHARE until commit
+    (the same lock ``get_view(lock=True)`` takes, so a year load waits for the write)."""
+    stamp = _views.get(view.code)
+    xmin = stamp[0].xmin if stamp is not None and stamp[1] is view else ""
+    return Guard(
+        "calendars",
+        "code = :code AND version = :version AND xmin::text = :xmin",
+        (("code", view.code), ("version", view.version), ("xmin", xmin)),
+    )
+
+
+def forget_views() -> None:
+    """Drop the remembered calendars (a guarded write found one stale)."""
+    _views.clear()
 
 
 def _transaction_memo(session: AsyncSession) -> dict[str, tuple[bool, CalendarView]]:

@@ -39,14 +39,14 @@ from app.callbacks.models import (
 from app.callbacks.policy import ContactPolicy, Method, Step
 from app.callbacks.states import WAITING, State
 from app.core.errors import InvalidCursor
+from app.tickets import numbers
 
 NUMBER_SEQUENCE = Sequence("callback_number_seq", metadata=Callback.metadata)
 
 
 async def next_number(session: AsyncSession, on: dt.date) -> str:
     """``HF20261122000123``: the day it was scheduled and a sequence (回访 = huifang)."""
-    value = await session.scalar(NUMBER_SEQUENCE.next_value())
-    return f"HF{on:%Y%m%d}{int(value or 0):06d}"
+    return await numbers.next_number(session, "HF", on, NUMBER_SEQUENCE)
 
 
 def to_policy(row: CallbackContactPolicy) -> ContactPolicy:

@@ -27,13 +27,14 @@ from app.callbacks.schemas import (
 )
 from app.callbacks.states import State
 from app.clocks import service as clocks
-from app.clocks.rule_sets import current_rule_set
+from app.clocks.rule_sets import version_in_force
 from app.clocks.states import SubjectKind
 from app.complaints import service as complaints
 from app.complaints.models import Complaint
 from app.core.config import get_settings
 from app.core.errors import InvalidInput, NotFound
 from app.core.phones import InvalidPhone, normalise_phone
+from app.db.batch import WriteBatch
 from app.events import service as events
 
 CALENDAR = "CN"
@@ -95,24 +96,6 @@ def seal_phones(codec: PiiCodec, raw: list[str], field: str) -> list[SealedPhone
     return result
 
 
-async def _start_clock(
-    session: AsyncSession, callback: Callback, spec: ClockSpec, *, now: dt.datetime, actor: str
-) -> None:
-    """Start the rule set's clock on the callback; its due instant is the callback's due_at."""
-    clock = await clocks.start(
-        session,
-        subject=subject(callback.id),
-        definition=spec.definition,
-        started_at=now,
-        rule_set_version=spec.rule_set_version,
-        now=now,
-        actor=actor,
-        reason=spec.reason,
-    )
-    callback.due_at = clock.due_at
-    await session.flush()
-
-
 async def _insert(
     session: AsyncSession,
     new: NewCallback,
@@ -124,10 +107,14 @@ async def _insert(
     """Insert the callback, its phones, its clock and its first timeline event;
     ``(callback, created)``. With a ``dedupe_key`` already used, nothing is written and the
     existing callback returns.
+
+    The callback row goes first, alone: its ``dedupe_key`` is what serialises two rules (or
+    retries) creating the same callback. The rest — phones, the clock that sets ``due_at``,
+    the timeline event — follows in one statement (``clocks.write_guarded``).
     """
     if new.not_before >= new.due_at:
         raise InvalidInput("due_at must be after not_before.", field="due_at")
-    view = await calendar_service.get_view(session, CALENDAR)
+    view = await calendar_service.remembered_view(session, CALENDAR)
     number = await repository.next_number(session, view.local_date(now))
     values = {
         **asdict(new),
@@ -144,31 +131,51 @@ async def _insert(
         existing = await repository.by_dedupe_key(session, new.dedupe_key)
         assert existing is not None  # the conflicting row committed, so it is visible now
         return existing, False
-    session.add_all(
-        CallbackPhone(callback_id=inserted, position=i, phone_enc=enc, phone_hash=hashed)
-        for i, (enc, hashed) in enumerate(phones)
-    )
-    await session.flush()
-    callback = await session.get_one(Callback, inserted)
-    if clock is not None:
-        await _start_clock(session, callback, clock, now=now, actor=new.created_by)
-    await events.append(
-        session,
-        ticket_kind="callback",
-        ticket_id=callback.id,
-        at=now,
-        actor=new.created_by,
-        action="schedule",
-        to_status=State.SCHEDULED.value,
-        data={
-            "number": number,
-            "kind": new.kind,
-            "origin": new.origin,
-            "due_at": callback.due_at.isoformat(),
-            "clock": clock.definition if clock else None,
-        },
-    )
-    return callback, True
+
+    async def build(batch: WriteBatch) -> dt.datetime:
+        for position, (enc, hashed) in enumerate(phones):
+            batch.add(
+                CallbackPhone(
+                    callback_id=inserted, position=position, phone_enc=enc, phone_hash=hashed
+                )
+            )
+        due_at = new.due_at
+        if clock is not None:
+            started = await clocks.start(
+                session,
+                subject=subject(inserted),
+                definition=clock.definition,
+                started_at=now,
+                rule_set_version=clock.rule_set_version,
+                now=now,
+                actor=new.created_by,
+                reason=clock.reason,
+                batch=batch,
+            )
+            # The rule set's clock decides when the callback is due.
+            due_at = started.due_at
+            batch.update(Callback.__table__, "id", {"id": inserted, "due_at": due_at})  # type: ignore[arg-type]
+        await events.append(
+            session,
+            ticket_kind="callback",
+            ticket_id=inserted,
+            at=now,
+            actor=new.created_by,
+            action="schedule",
+            to_status=State.SCHEDULED.value,
+            data={
+                "number": number,
+                "kind": new.kind,
+                "origin": new.origin,
+                "due_at": due_at.isoformat(),
+                "clock": clock.definition if clock else None,
+            },
+            batch=batch,
+        )
+        return due_at
+
+    await clocks.write_guarded(session, build)
+    return await session.get_one(Callback, inserted), True
 
 
 async def create(
@@ -329,8 +336,8 @@ async def schedule_ivr_request(
     started now on the callback; ``due_at`` is that clock's due instant. A retried request
     (same ``call_id``) returns the callback of the first one.
     """
-    view = await calendar_service.get_view(session, CALENDAR)
-    rule_set = await current_rule_set(session, view.local_date(now))
+    view = await calendar_service.remembered_view(session, CALENDAR)
+    rule_set_version = await version_in_force(session, view.local_date(now))
     new = NewCallback(
         kind="ivr_request",
         origin="ivr_request",
@@ -344,7 +351,7 @@ async def schedule_ivr_request(
         dedupe_key=f"ivr:{call_id}",
     )
     phones = seal_phones(codec, [phone_e164], "phone_e164")
-    clock = ClockSpec(IVR_CLOCK, rule_set.version, f"IVR call {call_id}")
+    clock = ClockSpec(IVR_CLOCK, rule_set_version, f"IVR call {call_id}")
     callback, _ = await _insert(session, new, phones, now=now, clock=clock)
     return callback
 
@@ -355,8 +362,8 @@ async def open_problem_follow_up(
     """A problem found in ``parent``: a consumer-protection callback that must bring the
     customer a satisfactory answer within 5 working days (company rules ch. 1 §4) — the rule
     set's ``callback_problem_follow_up`` clock runs on it and sets its ``due_at``."""
-    view = await calendar_service.get_view(session, CALENDAR)
-    rule_set = await current_rule_set(session, view.local_date(now))
+    view = await calendar_service.remembered_view(session, CALENDAR)
+    rule_set_version = await version_in_force(session, view.local_date(now))
     new = NewCallback(
         kind=PROBLEM_FOLLOW_UP_KIND,
         origin="problem_found",
@@ -374,7 +381,7 @@ async def open_problem_follow_up(
         dedupe_key=f"problem_found:{parent.id}",
     )
     phones = [(p.phone_enc, p.phone_hash) for p in await repository.phones_of(session, parent.id)]
-    clock = ClockSpec(PROBLEM_CLOCK, rule_set.version, f"problem found in callback {parent.number}")
+    clock = ClockSpec(PROBLEM_CLOCK, rule_set_version, f"problem found in callback {parent.number}")
     callback, _ = await _insert(session, new, phones, now=now, clock=clock)
     return callback
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.principal import Principal
@@ -15,19 +15,13 @@ from app.access.scope import readable_by
 from app.claims.models import NUMBER_SEQUENCE, ClaimReport
 from app.claims.states import OPEN
 from app.db.keyset import after_key
+from app.tickets import numbers
 from app.tickets.items import Criterion, item_query
-from app.tickets.numbers import number_expression
 
 
-async def insert_report(session: AsyncSession, *, reported_on: date, **values: Any) -> ClaimReport:
-    """Insert with its report number in one statement (no extra round trip)."""
-    statement = (
-        insert(ClaimReport)
-        .values(number=number_expression("CR", reported_on, NUMBER_SEQUENCE), **values)
-        .returning(ClaimReport)
-    )
-    report: ClaimReport = (await session.scalars(statement)).one()
-    return report
+async def next_number(session: AsyncSession, on: date) -> str:
+    """``CR20261122000123`` (``app.tickets.numbers``)."""
+    return await numbers.next_number(session, "CR", on, NUMBER_SEQUENCE)
 
 
 async def get(

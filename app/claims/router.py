@@ -56,7 +56,7 @@ AUTH = problem_responses(401, 403, 429)
 PUSH_PROBLEMS = {**AUTH, **problem_responses(404, 409, 412, 422)}
 
 
-def optional_if_match(
+async def optional_if_match(
     if_match: Annotated[
         str | None,
         Header(alias="If-Match", description="Optional: the ETag the push was based on."),

@@ -16,12 +16,13 @@ from app.claims import repository, states
 from app.claims.models import ClaimReport
 from app.claims.schemas import AllowedEvent, ClaimReportCreate, ClaimReportOut
 from app.clocks import service as clocks
-from app.clocks.rule_sets import current_rule_set
+from app.clocks.rule_sets import version_in_force
 from app.clocks.states import SubjectKind
 from app.core.clock import BUSINESS_TZ
 from app.core.errors import NotFound
 from app.customers import service as customers
 from app.customers.models import Policy
+from app.db.batch import WriteBatch
 from app.events import service as events
 from app.tickets import rules
 from app.tickets.items import Criterion
@@ -54,16 +55,17 @@ async def _create(
     now: datetime,
     reason: str | None = None,
     source: dict[str, object] | None = None,
+    batch: WriteBatch | None = None,
 ) -> ClaimReport:
+    """The report's rows into ``batch`` (sent by the caller), or sent here in one statement."""
     reported_on = reported_at.astimezone(BUSINESS_TZ).date()
-    rule_set = await current_rule_set(session, reported_on)
-    report = await repository.insert_report(
-        session,
-        reported_on=reported_on,
+    report = ClaimReport(
         id=uuid.uuid4(),
+        number=await repository.next_number(session, reported_on),
         branch_id=branch_id,
         status=states.Status.REPORTED.value,
-        rule_set_version=rule_set.version,
+        version=1,
+        rule_set_version=await version_in_force(session, reported_on),
         channel=channel,
         reported_at=reported_at,
         registered_by=actor,
@@ -73,7 +75,13 @@ async def _create(
         product_line=product_line or (policy.product_line if policy else "other"),
         incident_at=incident_at,
         description=description,
+        missing_documents=[],
+        created_at=now,
+        updated_at=now,
     )
+    own_batch = batch is None
+    batch = batch if batch is not None else WriteBatch()
+    batch.add(report)
     await events.append(
         session,
         ticket_kind="claim_report",
@@ -84,7 +92,11 @@ async def _create(
         to_status=report.status,
         reason=reason,
         data={"number": report.number, "reported_at": reported_at.isoformat(), **(source or {})},
+        batch=batch,
     )
+    if own_batch:
+        # No clocks yet (they start when the documents are complete), so no calendar guard.
+        await batch.execute(session)
     return report
 
 
@@ -139,8 +151,9 @@ async def register_from_call(
     description: str | None,
     call_id: str,
     now: datetime,
+    batch: WriteBatch,
 ) -> ClaimReport:
-    """A claim reported in the IVR."""
+    """A claim reported in the IVR; its rows join the IVR's ``batch``."""
     return await _create(
         session,
         actor=actor,
@@ -155,6 +168,7 @@ async def register_from_call(
         description=description,
         now=now,
         source={"source": "ivr", "call_id": call_id},
+        batch=batch,
     )
 
 

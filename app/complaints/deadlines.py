@@ -13,6 +13,7 @@ from app.clocks import service as clocks
 from app.clocks.models import Clock
 from app.clocks.states import SubjectKind
 from app.complaints.models import Complaint
+from app.db.batch import WriteBatch
 
 DEFAULT_CALENDAR = "CN"
 
@@ -46,6 +47,7 @@ async def start(
     now: dt.datetime,
     actor: str,
     due_date: dt.date | None = None,
+    batch: WriteBatch | None = None,
 ) -> Clock:
     return await clocks.start(
         session,
@@ -56,6 +58,7 @@ async def start(
         now=now,
         actor=actor,
         due_date=due_date,
+        batch=batch,
     )
 
 

@@ -16,15 +16,15 @@ from app.access.scope import readable_by
 from app.clocks.models import Clock
 from app.complaints.models import ComplainantPhone, Complaint, ComplaintCause, ComplaintNotice
 from app.db.keyset import after_key
+from app.tickets import numbers
 from app.tickets.items import Criterion, item_query
 
 NUMBER_SEQUENCE = Sequence("complaint_number_seq", metadata=Complaint.metadata)
 
 
 async def next_number(session: AsyncSession, on: date) -> str:
-    """``TS20261122000123``: the receipt day and a sequence (gaps are fine, repeats are not)."""
-    value = await session.scalar(NUMBER_SEQUENCE.next_value())
-    return f"TS{on:%Y%m%d}{int(value or 0):06d}"
+    """``TS20261122000123``: the receipt day and a sequence (``app.tickets.numbers``)."""
+    return await numbers.next_number(session, "TS", on, NUMBER_SEQUENCE)
 
 
 _CAUSES_TTL_SECONDS = 60.0

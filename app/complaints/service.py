@@ -17,6 +17,7 @@ from app.access import audit
 from app.access.permissions import Permission
 from app.access.pii import PiiCodec, mask_id_number, mask_name, mask_phone
 from app.access.principal import Principal
+from app.clocks import service as clock_service
 from app.clocks.models import Clock
 from app.clocks.rule_sets import version_in_force
 from app.clocks.states import state_of
@@ -33,6 +34,7 @@ from app.complaints.schemas import (
 from app.core.clock import BUSINESS_TZ
 from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.phones import InvalidPhone, national_digits, normalise_phone
+from app.db.batch import WriteBatch
 from app.events import service as events
 from app.tickets.items import Criterion
 
@@ -83,8 +85,14 @@ async def register(
     data: ComplaintCreate,
     *,
     now: datetime,
+    batch: WriteBatch | None = None,
 ) -> Registered:
-    """Register a complaint (rule C1) and start its clocks from the true receipt time."""
+    """Register a complaint (rule C1) and start its clocks from the true receipt time.
+
+    The hot path of the service: every row (complaint, phones, clocks and their events, the
+    timeline event) goes to the database in one statement (``app.db.batch``, with the
+    calendar guard of ``clocks.write_guarded``) — or joins ``batch``, which the caller sends
+    (the IVR, so that its call record is in the same statement)."""
     received_at = _check_received_at(data, now)
     branch_id = data.branch_id or principal.branch_id
     if branch_id is None or not (principal.sees_all_branches or branch_id == principal.branch_id):
@@ -99,30 +107,37 @@ async def register(
     complaint = _new_complaint(data, principal, codec, branch_id, received_at, rule_set_version)
     complaint.number = await repository.next_number(session, received_on)
     complaint.created_at = complaint.updated_at = now
-    session.add(complaint)
-    # The complaint row first (no ORM relationship tells the unit of work the order); the
-    # phones then go out with the clocks' flush.
-    await session.flush()
-    session.add_all(
-        ComplainantPhone(
-            complaint_id=complaint.id,
-            position=i,
-            phone_enc=codec.seal(p, purpose=codec.PHONE),
-            phone_hash=codec.lookup(p, purpose=codec.PHONE),
+
+    async def build(batch: WriteBatch) -> Registered:
+        batch.add(complaint)
+        for position, phone in enumerate(phones):
+            batch.add(
+                ComplainantPhone(
+                    complaint_id=complaint.id,
+                    position=position,
+                    phone_enc=codec.seal(phone, purpose=codec.PHONE),
+                    phone_hash=codec.lookup(phone, purpose=codec.PHONE),
+                )
+            )
+        clocks = await _start_clocks(
+            session, batch, complaint, data, now=now, actor=principal.actor
         )
-        for i, p in enumerate(phones)
-    )
-    clocks = await _start_clocks(session, complaint, data, now=now, actor=principal.actor)
-    await events.append(
-        session,
-        ticket_kind="complaint",
-        ticket_id=complaint.id,
-        at=now,
-        actor=principal.actor,
-        action="register",
-        to_status=complaint.status,
-        reason=data.received_at_reason,
-        data={"number": complaint.number, "received_at": received_at.isoformat()},
+        await events.append(
+            session,
+            ticket_kind="complaint",
+            ticket_id=complaint.id,
+            at=now,
+            actor=principal.actor,
+            action="register",
+            to_status=complaint.status,
+            reason=data.received_at_reason,
+            data={"number": complaint.number, "received_at": received_at.isoformat()},
+            batch=batch,
+        )
+        return Registered(complaint, phones, clocks)
+
+    registered = await (
+        build(batch) if batch is not None else clock_service.write_guarded(session, build)
     )
     if data.received_at is not None and data.received_at_reason is not None:
         await audit.record(
@@ -134,7 +149,7 @@ async def register(
             received_at=received_at.isoformat(),
             reason=data.received_at_reason,
         )
-    return Registered(complaint, phones, clocks)
+    return registered
 
 
 def _new_complaint(
@@ -180,7 +195,13 @@ def _new_complaint(
 
 
 async def _start_clocks(
-    session: AsyncSession, complaint: Complaint, data: ComplaintCreate, *, now: datetime, actor: str
+    session: AsyncSession,
+    batch: WriteBatch,
+    complaint: Complaint,
+    data: ComplaintCreate,
+    *,
+    now: datetime,
+    actor: str,
 ) -> list[Clock]:
     started: list[Clock] = []
 
@@ -193,6 +214,7 @@ async def _start_clocks(
             rule_set_version=complaint.rule_set_version,
             now=now,
             actor=actor,
+            batch=batch,
             **extra,  # type: ignore[arg-type]
         )
         started.append(clock)

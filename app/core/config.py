@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=100)
+    db_pre_ping: bool = False
+    """Test each pooled connection with a round trip before use. Off: a connection broken by a
+    database restart fails its request with 503 + Retry-After once, and the pool replaces every
+    connection older than the failure; on: that request is spared, every request pays a trip."""
 
     migrate_on_start: bool = True
     """Apply migrations at start-up (guarded by an advisory lock, safe with many instances)."""
@@ -133,6 +137,10 @@ class Settings(BaseSettings):
 
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     """Lifetime of tokens from ``POST /v1/auth/token`` (short: a stolen token soon expires)."""
+
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    """How long a resolved token or API key is remembered per process (0: never). A user
+    disabled or a key revoked elsewhere is refused by every instance within this time."""
 
     jwt_secret: SecretStr | None = None
     """HMAC key signing local tokens. Unset outside production: generated once, kept in the DB."""

@@ -50,6 +50,17 @@ class InvalidTransition(Conflict):
         )
 
 
+class CalendarBusy(Conflict):
+    """A calendar year was being loaded while due dates were counted on it, several times in a
+    row; retrying shortly succeeds."""
+
+    code = "calendar_busy"
+    title = "The calendar is being changed; try again shortly."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": "1"})
+
+
 class StaleVersion(DomainError):
     """The client's ``If-Match`` names a version that is no longer current."""
 

@@ -26,8 +26,7 @@ class Database:
 def create_engine_from_settings(settings: Settings, url: str) -> AsyncEngine:
     return create_async_engine(
         url,
-        # A connection broken by a database restart is noticed and replaced before use.
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pre_ping,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.request_context import current_request_id
+from app.db.batch import WriteBatch
 from app.events.models import TicketEvent
 
 
@@ -25,22 +26,26 @@ async def append(
     to_status: str | None = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
+    batch: WriteBatch | None = None,
 ) -> None:
-    """Append one event in the caller's transaction: it commits with the change it records."""
-    await session.execute(
-        insert(TicketEvent).values(
-            ticket_kind=ticket_kind,
-            ticket_id=ticket_id,
-            at=at,
-            actor=actor,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason,
-            request_id=current_request_id(),
-            data=data or {},
-        )
-    )
+    """Append one event in the caller's transaction: it commits with the change it records
+    (with ``batch``, in the batch's one statement)."""
+    row = {
+        "ticket_kind": ticket_kind,
+        "ticket_id": ticket_id,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "reason": reason,
+        "request_id": current_request_id(),
+        "data": data or {},
+    }
+    if batch is not None:
+        batch.insert(TicketEvent.__table__, row)  # type: ignore[arg-type]
+        return
+    await session.execute(insert(TicketEvent).values(**row))
 
 
 async def timeline(

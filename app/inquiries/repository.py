@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.principal import Principal
@@ -15,19 +15,13 @@ from app.access.scope import readable_by
 from app.db.keyset import after_key
 from app.inquiries.models import NUMBER_SEQUENCE, Inquiry
 from app.inquiries.states import AWAITING_ANSWER
+from app.tickets import numbers
 from app.tickets.items import Criterion, item_query
-from app.tickets.numbers import number_expression
 
 
-async def insert_inquiry(session: AsyncSession, *, received_on: date, **values: Any) -> Inquiry:
-    """Insert with its number in one statement; the row comes back as an ORM object."""
-    statement = (
-        insert(Inquiry)
-        .values(number=number_expression("IQ", received_on, NUMBER_SEQUENCE), **values)
-        .returning(Inquiry)
-    )
-    inquiry: Inquiry = (await session.scalars(statement)).one()
-    return inquiry
+async def next_number(session: AsyncSession, on: date) -> str:
+    """``IQ20261122000123`` (``app.tickets.numbers``)."""
+    return await numbers.next_number(session, "IQ", on, NUMBER_SEQUENCE)
 
 
 async def get(

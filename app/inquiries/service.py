@@ -18,13 +18,14 @@ from app.access.pii import PiiCodec
 from app.access.principal import Principal
 from app.clocks import service as clocks
 from app.clocks.models import Clock
-from app.clocks.rule_sets import current_rule_set
+from app.clocks.rule_sets import version_in_force
 from app.clocks.states import SubjectKind
 from app.complaints.schemas import AllowedAction
 from app.core.clock import BUSINESS_TZ
 from app.core.errors import NotFound
 from app.customers import service as customers
 from app.customers.models import Policy
+from app.db.batch import WriteBatch
 from app.events import service as events
 from app.inquiries import repository, states
 from app.inquiries.models import Inquiry
@@ -64,18 +65,20 @@ async def _create(
     unanswered: states.Status = states.Status.OPEN,
     reason: str | None = None,
     source: dict[str, object] | None = None,
+    batch: WriteBatch | None = None,
 ) -> Created:
+    """The inquiry's rows into ``batch`` (sent by the caller), or sent here in one statement."""
     received_on = received_at.astimezone(BUSINESS_TZ).date()
-    rule_set = await current_rule_set(session, received_on)
+    rule_set_version = await version_in_force(session, received_on)
     answered = answer is not None
     status = states.Status.ANSWERED if answered else unanswered
-    inquiry = await repository.insert_inquiry(
-        session,
-        received_on=received_on,
+    inquiry = Inquiry(
         id=uuid.uuid4(),
+        number=await repository.next_number(session, received_on),
         branch_id=branch_id,
         status=status.value,
-        rule_set_version=rule_set.version,
+        version=1,
+        rule_set_version=rule_set_version,
         channel=channel,
         received_at=received_at,
         registered_by=actor,
@@ -88,35 +91,44 @@ async def _create(
         first_contact_resolution=answered,
         answered_at=now if answered else None,
         answered_by=actor if answered else None,
+        created_at=now,
+        updated_at=now,
     )
-    clock = None
-    if not answered:
-        clock = await clocks.start(
+
+    async def build(batch: WriteBatch) -> Created:
+        batch.add(inquiry)
+        clock = None
+        if not answered:
+            clock = await clocks.start(
+                session,
+                subject=subject(inquiry.id),
+                definition=ANSWER_CLOCK,
+                started_at=received_at,
+                rule_set_version=rule_set_version,
+                now=now,
+                actor=actor,
+                batch=batch,
+            )
+        await events.append(
             session,
-            subject=subject(inquiry.id),
-            definition=ANSWER_CLOCK,
-            started_at=received_at,
-            rule_set_version=rule_set.version,
-            now=now,
+            ticket_kind="inquiry",
+            ticket_id=inquiry.id,
+            at=now,
             actor=actor,
+            action="register",
+            to_status=status.value,
+            reason=reason,
+            data={
+                "number": inquiry.number,
+                "received_at": received_at.isoformat(),
+                "first_contact_resolution": answered,
+                **(source or {}),
+            },
+            batch=batch,
         )
-    await events.append(
-        session,
-        ticket_kind="inquiry",
-        ticket_id=inquiry.id,
-        at=now,
-        actor=actor,
-        action="register",
-        to_status=status.value,
-        reason=reason,
-        data={
-            "number": inquiry.number,
-            "received_at": received_at.isoformat(),
-            "first_contact_resolution": answered,
-            **(source or {}),
-        },
-    )
-    return Created(inquiry, clock)
+        return Created(inquiry, clock)
+
+    return await (build(batch) if batch is not None else clocks.write_guarded(session, build))
 
 
 async def register(
@@ -169,9 +181,10 @@ async def register_from_call(
     question: str,
     call_id: str,
     now: datetime,
+    batch: WriteBatch,
 ) -> Created:
     """An inquiry left in the IVR: nobody answered it in the call, so it is pending at once,
-    with its answer clock running from the call."""
+    with its answer clock running from the call. Its rows join the IVR's ``batch``."""
     return await _create(
         session,
         actor=actor,
@@ -187,6 +200,7 @@ async def register_from_call(
         now=now,
         unanswered=states.Status.PENDING,
         source={"source": "ivr", "call_id": call_id},
+        batch=batch,
     )
 
 

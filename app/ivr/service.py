@@ -22,7 +22,6 @@ from app.access.scope import company_wide_if_unbound
 from app.callbacks import service as callbacks
 from app.claims import service as claims
 from app.clocks import service as clocks
-from app.clocks.states import SubjectKind
 from app.complaints import deadlines as complaint_clocks
 from app.complaints import service as complaints
 from app.complaints.schemas import ComplaintCreate
@@ -31,6 +30,7 @@ from app.core.errors import Conflict, InvalidInput
 from app.core.phones import normalise_field
 from app.customers import service as customers
 from app.customers.models import Policy
+from app.db.batch import WriteBatch
 from app.inquiries import service as inquiries
 from app.ivr import lookup, repository, speech
 from app.ivr.schemas import IvrCallIn, IvrCallOut, OpenItem, TicketRef
@@ -152,27 +152,33 @@ async def intake(
         branch_id=await _branch(session, principal, policy, default_branch),
         now=now,
     )
-    handled = await HANDLERS[data.intent](session, codec, call)
-    body = IvrCallOut(
-        call_id=data.call_id,
-        intent=data.intent,
-        outcome=handled.outcome,
-        replayed=False,
-        customer_id=call.customer_id,
-        ticket=handled.ticket,
-        open_items=handled.open_items,
-        speech=handled.speech,
-    ).model_dump(mode="json", exclude={"replayed"})
-    await repository.record_outcome(
-        session,
-        row_id,
-        status=handled.status,
-        customer_id=call.customer_id,
-        branch_id=call.branch_id,
-        ticket_kind=handled.ticket.kind if handled.ticket else None,
-        ticket_id=handled.ticket.id if handled.ticket else None,
-        response=body,
-    )
+
+    async def build(batch: WriteBatch) -> dict[str, Any]:
+        handled = await HANDLERS[data.intent](session, codec, call, batch)
+        body = IvrCallOut(
+            call_id=data.call_id,
+            intent=data.intent,
+            outcome=handled.outcome,
+            replayed=False,
+            customer_id=call.customer_id,
+            ticket=handled.ticket,
+            open_items=handled.open_items,
+            speech=handled.speech,
+        ).model_dump(mode="json", exclude={"replayed"})
+        repository.record_outcome(
+            batch,
+            row_id,
+            status=handled.status,
+            customer_id=call.customer_id,
+            branch_id=call.branch_id,
+            ticket_kind=handled.ticket.kind if handled.ticket else None,
+            ticket_id=handled.ticket.id if handled.ticket else None,
+            response=body,
+        )
+        return body
+
+    # The ticket, its clocks and events and the call's stored answer: one statement.
+    body = await clocks.write_guarded(session, build)
     return IntakeResult({**body, "replayed": False}, replayed=False)
 
 
@@ -224,7 +230,9 @@ def _question(data: IvrCallIn, what: str) -> str:
     return f"{what}（呼叫编号 {data.call_id}，菜单 {data.menu_path or '-'}）{heard}"[:20_000]
 
 
-async def _inquiry(session: AsyncSession, codec: PiiCodec, call: Call) -> Handled:
+async def _inquiry(
+    session: AsyncSession, codec: PiiCodec, call: Call, batch: WriteBatch
+) -> Handled:
     created = await inquiries.register_from_call(
         session,
         actor=call.principal.actor,
@@ -236,6 +244,7 @@ async def _inquiry(session: AsyncSession, codec: PiiCodec, call: Call) -> Handle
         question=_question(call.data, "热线IVR来电咨询"),
         call_id=call.data.call_id,
         now=call.now,
+        batch=batch,
     )
     inquiry = created.inquiry
     due = created.answer_clock.due_date if created.answer_clock else None
@@ -245,7 +254,9 @@ async def _inquiry(session: AsyncSession, codec: PiiCodec, call: Call) -> Handle
     return Handled("ticket_created", ticket, speech.inquiry_created(inquiry.number, due), [])
 
 
-async def _claim_report(session: AsyncSession, codec: PiiCodec, call: Call) -> Handled:
+async def _claim_report(
+    session: AsyncSession, codec: PiiCodec, call: Call, batch: WriteBatch
+) -> Handled:
     report = await claims.register_from_call(
         session,
         actor=call.principal.actor,
@@ -257,6 +268,7 @@ async def _claim_report(session: AsyncSession, codec: PiiCodec, call: Call) -> H
         description=_question(call.data, "热线IVR来电报案"),
         call_id=call.data.call_id,
         now=call.now,
+        batch=batch,
     )
     days = await _decision_days(session, report.rule_set_version)
     ticket = TicketRef(
@@ -277,7 +289,9 @@ async def _decision_days(session: AsyncSession, rule_set_version: int) -> int:
     return _DECISION_DAYS[rule_set_version]
 
 
-async def _complaint(session: AsyncSession, codec: PiiCodec, call: Call) -> Handled:
+async def _complaint(
+    session: AsyncSession, codec: PiiCodec, call: Call, batch: WriteBatch
+) -> Handled:
     """Through the complaint service (rule C1: every complaint registered, whatever the
     channel), in the call's branch: the IVR acts for the branch the call is routed to."""
     name = await _caller_name(session, call.customer_id)
@@ -300,13 +314,9 @@ async def _complaint(session: AsyncSession, codec: PiiCodec, call: Call) -> Hand
         }
     )
     acting = replace(call.principal, branch_id=call.branch_id)
-    complaint = (await complaints.register(session, acting, codec, data, now=call.now)).complaint
-    due = {
-        c.name: c.due_date
-        for c in await clocks.clocks_for_subject(
-            session, clocks.Subject(SubjectKind.COMPLAINT, complaint.id)
-        )
-    }
+    registered = await complaints.register(session, acting, codec, data, now=call.now, batch=batch)
+    complaint = registered.complaint
+    due = {c.name: c.due_date for c in registered.clocks}
     contact_by = due.get(complaint_clocks.C2) or due.get(complaint_clocks.C3)
     ticket = TicketRef(
         kind="complaint",
@@ -323,7 +333,9 @@ async def _caller_name(session: AsyncSession, customer_id: uuid.UUID) -> str | N
     return (await customers.get(session, customer_id)).name
 
 
-async def _status_query(session: AsyncSession, codec: PiiCodec, call: Call) -> Handled:
+async def _status_query(
+    session: AsyncSession, codec: PiiCodec, call: Call, batch: WriteBatch
+) -> Handled:
     """Nothing new: the caller's open items (company-wide for an IVR key bound to no branch)."""
     items = await lookup.open_items(
         session,
@@ -362,7 +374,9 @@ async def _on_callback_request(
     return CallbackScheduled(ticket=ticket, due_at=callback.due_at)
 
 
-async def _callback_request(session: AsyncSession, codec: PiiCodec, call: Call) -> Handled:
+async def _callback_request(
+    session: AsyncSession, codec: PiiCodec, call: Call, batch: WriteBatch
+) -> Handled:
     scheduled = await _on_callback_request(session, codec, call)
     if scheduled is None:
         return Handled(

@@ -44,7 +44,7 @@ reports_router = APIRouter(
 )
 
 
-def ticket_filter(
+async def ticket_filter(
     clock_name: Annotated[str | None, Query(max_length=64)] = None,
     branch_id: uuid.UUID | None = None,
     team_id: uuid.UUID | None = None,

@@ -1,17 +1,34 @@
-"""Ticket numbers made by the INSERT itself: ``IQ20261122000123`` — a prefix, the receipt day
-and a sequence value (gaps are fine, repeats are not), with no extra round trip."""
+"""Ticket numbers: ``IQ20261122000123`` — a prefix, the receipt day and a sequence value (at
+least six digits; gaps are fine, repeats are not).
+
+Values are drawn from the sequence a block at a time: one round trip per block rather than one
+per ticket, so a new ticket's rows can all go to the database in one statement
+(``app.db.batch``). Each process holds its own block, so numbers from two processes interleave
+and a process that stops leaves its unused values as gaps — both fine for a reference number
+(the receipt time orders tickets; a rolled-back insert left a gap anyway).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections import deque
 
-from sqlalchemy import Sequence, Text, cast, func, literal, select
+from sqlalchemy import Sequence, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+BLOCK = 20
+
+# Per database and sequence (tests use several databases in one process): a value is only ever
+# used in the database that issued it.
+_blocks: dict[tuple[str, str], deque[int]] = {}
 
 
-def number_expression(prefix: str, on: dt.date, sequence: Sequence) -> Any:
-    """A scalar subquery computing the next number (at least six digits of sequence)."""
-    value = select(sequence.next_value().label("n")).subquery()
-    digits = cast(value.c.n, Text)
-    padded = func.lpad(digits, func.greatest(6, func.length(digits)), "0")
-    return select(literal(f"{prefix}{on:%Y%m%d}", Text) + padded).scalar_subquery()
+async def next_number(session: AsyncSession, prefix: str, on: dt.date, sequence: Sequence) -> str:
+    database = session.sync_session.get_bind().engine.url.render_as_string()
+    values = _blocks.setdefault((database, sequence.name), deque())
+    if not values:
+        drawn = await session.scalars(
+            select(sequence.next_value()).select_from(func.generate_series(1, BLOCK))
+        )
+        values.extend(sorted(int(value) for value in drawn.all()))
+    return f"{prefix}{on:%Y%m%d}{values.popleft():06d}"
