@@ -155,7 +155,10 @@ async def test_the_service_sweeps_in_the_background(
     assert await breached_per_clock(committed) == [1, 1]
 
 
-async def test_interval_zero_disables_the_background_sweeper(database_url: str) -> None:
+async def test_interval_zero_disables_the_background_sweeper(
+    database_url: str,
+    committed: async_sessionmaker[AsyncSession],  # removes the lifespan's first-start admin
+) -> None:
     app = create_app(_service_settings(database_url, 0))
     async with lifespan(app):
         assert not [t for t in asyncio.all_tasks() if t.get_name() == "clock-sweeper"]
