@@ -167,6 +167,13 @@ async def committed_db(settings: Settings, engine: AsyncEngine) -> AsyncIterator
     await truncate_test_data(engine)
 
 
+@pytest.fixture
+async def committed(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions that really commit, each on its own connection; the data is removed after."""
+    yield make_session_factory(engine)
+    await truncate_test_data(engine)
+
+
 # Reference data the data migrations seed: kept between tests.
 SEEDED_TABLES = frozenset(
     {

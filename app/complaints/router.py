@@ -1,5 +1,6 @@
 """Complaint endpoints: register, read, search, timeline, allowed actions, and one POST per
-transition (``/v1/complaints/{id}/<action>``, each with ``If-Match``)."""
+transition (``/v1/complaints/{id}/<action>``, each with ``If-Match`` and an optional
+``Idempotency-Key``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from app.access.permissions import Permission
 from app.access.pii import PiiCodec, mask_name
 from app.access.principal import Principal
 from app.api.deps import SessionDep, get_session
-from app.api.etag import ExpectedVersion, require_if_match, set_etag
+from app.api.etag import ExpectedVersion, etag_for, require_if_match, set_etag
 from app.api.idempotency import StoredResponse, idempotency_key_header, idempotent_post
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
@@ -228,25 +229,40 @@ async def actions(
     return service.allowed_actions(principal, complaint)
 
 
-def _transition_endpoint(action: Action) -> Callable[..., Awaitable[ComplaintOut]]:
+def _transition_endpoint(action: Action) -> Callable[..., Awaitable[JSONResponse]]:
     handler, body_model = transitions.HANDLERS[action]
 
-    async def endpoint(**kwargs: Any) -> ComplaintOut:
+    async def endpoint(**kwargs: Any) -> JSONResponse:
         session = kwargs["session"]
         principal: Principal = kwargs["principal"]
-        context = transitions.Context(session=session, principal=principal, now=utc_now())
-        complaint = await handler(
-            context, kwargs["complaint_id"], kwargs["body"], kwargs["expected"]
+        request: Request = kwargs["request"]
+        body = kwargs["body"]
+
+        async def perform() -> StoredResponse:
+            context = transitions.Context(session=session, principal=principal, now=utc_now())
+            complaint = await handler(context, kwargs["complaint_id"], body, kwargs["expected"])
+            out = await service.view(session, principal, kwargs["codec"], complaint)
+            return StoredResponse(
+                200, out.model_dump(mode="json"), {"ETag": etag_for(complaint.version)}
+            )
+
+        # A client that lost the answer (a timeout, a restart) retries with the same key and
+        # If-Match and gets the first answer back, where a bare retry would get 412.
+        return await idempotent_post(
+            session,
+            request,
+            scope=f"{principal.actor}:complaints:transition",
+            key=kwargs["idempotency_key"],
+            body={"body": body.model_dump(mode="json"), "if_match": request.headers["if-match"]},
+            perform=perform,
         )
-        set_etag(kwargs["response"], complaint.version)
-        return await service.view(session, principal, kwargs["codec"], complaint)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter("complaint_id", keyword, annotation=uuid.UUID),
             inspect.Parameter("body", keyword, annotation=body_model),
-            inspect.Parameter("response", keyword, annotation=Response),
+            inspect.Parameter("request", keyword, annotation=Request),
             inspect.Parameter("session", keyword, annotation=Annotated[Any, Depends(get_session)]),
             inspect.Parameter("principal", keyword, annotation=Writer),
             inspect.Parameter("codec", keyword, annotation=Codec),
@@ -255,8 +271,13 @@ def _transition_endpoint(action: Action) -> Callable[..., Awaitable[ComplaintOut
                 keyword,
                 annotation=Annotated[ExpectedVersion, Depends(require_if_match)],
             ),
+            inspect.Parameter(
+                "idempotency_key",
+                keyword,
+                annotation=Annotated[str | None, Depends(idempotency_key_header)],
+            ),
         ],
-        return_annotation=ComplaintOut,
+        return_annotation=JSONResponse,
     )
     endpoint.__name__ = f"complaint_{action.name.lower()}"
     return endpoint
@@ -273,6 +294,6 @@ for _action in Action:
         methods=["POST"],
         response_model=ComplaintOut,
         operation_id=_operation_id(_action),
-        summary=f"{_action.value} (needs If-Match)",
+        summary=f"{_action.value} (needs If-Match; accepts Idempotency-Key)",
         responses={**AUTH, **problem_responses(404, 409, 412, 428)},
     )

@@ -1,14 +1,8 @@
-"""First start: one head office and one ``admin``, however many workers start at once.
-
-No autouse fixture here opens the transactional client: the race test commits for real.
-"""
+"""First start: one head office and one ``admin`` (several workers at once: tests/races)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -63,18 +57,3 @@ async def test_without_a_configured_password_one_is_generated_and_printed(
     assert generated in capsys.readouterr().err
     assert (await sign_in(client, "admin", generated)).status_code == 200
     assert await ensure_first_admin(session_factory, settings) is None
-
-
-async def test_concurrent_first_starts_create_exactly_one_admin(committed_db: FastAPI) -> None:
-    factory: async_sessionmaker[AsyncSession] = committed_db.state.db.session_factory
-    settings: Settings = committed_db.state.settings
-    async with factory() as session:
-        assert await session.scalar(select(func.count()).select_from(User)) == 0
-
-    results = await asyncio.gather(*(ensure_first_admin(factory, settings) for _ in range(8)))
-
-    assert len([r for r in results if r is not None]) == 1  # one password, printed once
-    async with factory() as session:
-        assert len(await _admins(session)) == 1
-        offices = select(func.count()).where(Branch.code == HEAD_OFFICE_CODE)
-        assert await session.scalar(offices) == 1

@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calendar.official_data import cn_calendar
 from app.calendar.view import CalendarView
@@ -59,3 +59,34 @@ async def event_kinds(session: AsyncSession, clock_id: uuid.UUID) -> list[str]:
 async def count_events(session: AsyncSession, kind: str) -> int:
     query = select(func.count()).select_from(ClockEvent).where(ClockEvent.kind == kind)
     return int(await session.scalar(query) or 0)
+
+
+INSERT_OVERDUE = text(
+    """
+    INSERT INTO clocks (id, subject_kind, subject_id, name, rule_set_version, unit, amount,
+                        roll_forward, calendar_code, started_at, start_date, due_date, due_at,
+                        provisional)
+    SELECT gen_random_uuid(), 'complaint', gen_random_uuid(), 'C7_handling_decision', 1,
+           'calendar_days', 15, true, 'CN', p.due_at - interval '15 days',
+           (p.due_at - interval '15 days')::date, p.due_at::date,
+           p.due_at - g * interval '1 second', false
+    FROM (SELECT CAST(:due_at AS timestamptz) AS due_at) AS p,
+         generate_series(1, CAST(:n AS integer)) AS g
+    """
+)
+
+
+async def insert_overdue(
+    factory: async_sessionmaker[AsyncSession], n: int, due_at: dt.datetime
+) -> None:
+    async with factory() as session:
+        await session.execute(INSERT_OVERDUE, {"n": n, "due_at": due_at})
+        await session.commit()
+
+
+async def breached_per_clock(factory: async_sessionmaker[AsyncSession]) -> list[int]:
+    async with factory() as session:
+        rows = await session.execute(
+            text("SELECT count(*) FROM clock_events WHERE kind = 'breached' GROUP BY clock_id")
+        )
+        return [row[0] for row in rows]

@@ -1,25 +1,28 @@
-"""The sweeper records each breach and warning once, even with several sweepers at once."""
+"""The sweeper records each breach and warning once (several sweepers at once: tests/races)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cli import main
 from app.clocks import service, sweeper
-from app.clocks.sweeper import breach_batch, sweep, warn_batch
+from app.clocks.sweeper import breach_batch, warn_batch
 from app.core.clock import frozen_at
 from app.core.config import Environment, Settings, get_settings
-from app.db.session import make_session_factory
 from app.main import create_app, lifespan
-from tests.clocks.helpers import ACTOR, count_events, event_kinds, local, start_clock
-from tests.conftest import truncate_test_data
+from tests.clocks.helpers import (
+    ACTOR,
+    breached_per_clock,
+    event_kinds,
+    insert_overdue,
+    local,
+    start_clock,
+)
 
 HOUR = dt.timedelta(hours=1)
 
@@ -77,90 +80,6 @@ async def test_an_extension_re_arms_a_given_warning(session: AsyncSession) -> No
     assert extended.warned_at is None
     assert extended.warn_at is not None
     assert await warn_batch(session, extended.warn_at, batch=100) == 1
-
-
-@pytest.fixture
-async def committed(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions that really commit, each on its own connection; the data is removed after."""
-    yield make_session_factory(engine)
-    await truncate_test_data(engine)
-
-
-INSERT_OVERDUE = text(
-    """
-    INSERT INTO clocks (id, subject_kind, subject_id, name, rule_set_version, unit, amount,
-                        roll_forward, calendar_code, started_at, start_date, due_date, due_at,
-                        provisional)
-    SELECT gen_random_uuid(), 'complaint', gen_random_uuid(), 'C7_handling_decision', 1,
-           'calendar_days', 15, true, 'CN', p.due_at - interval '15 days',
-           (p.due_at - interval '15 days')::date, p.due_at::date,
-           p.due_at - g * interval '1 second', false
-    FROM (SELECT CAST(:due_at AS timestamptz) AS due_at) AS p,
-         generate_series(1, CAST(:n AS integer)) AS g
-    """
-)
-
-
-async def insert_overdue(
-    factory: async_sessionmaker[AsyncSession], n: int, due_at: dt.datetime
-) -> None:
-    async with factory() as session:
-        await session.execute(INSERT_OVERDUE, {"n": n, "due_at": due_at})
-        await session.commit()
-
-
-async def breached_per_clock(factory: async_sessionmaker[AsyncSession]) -> list[int]:
-    async with factory() as session:
-        rows = await session.execute(
-            text("SELECT count(*) FROM clock_events WHERE kind = 'breached' GROUP BY clock_id")
-        )
-        return [row[0] for row in rows]
-
-
-async def test_concurrent_sweepers_record_each_breach_exactly_once(
-    committed: async_sessionmaker[AsyncSession], engine: AsyncEngine
-) -> None:
-    clocks = 800
-    due_at = local(2025, 10, 14)
-    await insert_overdue(committed, clocks, due_at)
-    now = due_at + HOUR
-    # Four sweepers, each with its own connections, small batches so that they overlap.
-    results = await asyncio.gather(
-        *(sweep(make_session_factory(engine), now, batch=20) for _ in range(4))
-    )
-    assert sum(result.breached for result in results) == clocks
-    per_clock = await breached_per_clock(committed)
-    assert len(per_clock) == clocks
-    assert set(per_clock) == {1}
-    async with committed() as session:
-        marked = await session.scalar(
-            text("SELECT count(*) FROM clocks WHERE breached_at IS NOT NULL")
-        )
-    assert marked == clocks
-    assert (await sweep(committed, now + HOUR, batch=20)).breached == 0
-
-
-async def test_a_locked_clock_is_skipped_not_waited_for(
-    committed: async_sessionmaker[AsyncSession],
-) -> None:
-    due_at = local(2025, 10, 14)
-    await insert_overdue(committed, 5, due_at)
-    async with committed() as holder:
-        locked = await holder.scalar(
-            text("SELECT id FROM clocks ORDER BY due_at LIMIT 1 FOR UPDATE")
-        )
-        # Would block on the held row without SKIP LOCKED (this test would then hang).
-        first = await sweep(committed, due_at + HOUR, batch=2)
-        assert first.breached == 4
-        await holder.rollback()
-    second = await sweep(committed, due_at + HOUR, batch=2)
-    assert second.breached == 1
-    async with committed() as session:
-        assert await count_events(session, "breached") == 5
-        breached_at = await session.scalar(
-            text("SELECT breached_at FROM clocks WHERE id = :id"), {"id": locked}
-        )
-    assert breached_at == due_at + HOUR
 
 
 async def test_periodic_sweeper_runs_until_stopped(
@@ -236,7 +155,10 @@ async def test_the_service_sweeps_in_the_background(
     assert await breached_per_clock(committed) == [1, 1]
 
 
-async def test_interval_zero_disables_the_background_sweeper(database_url: str) -> None:
+async def test_interval_zero_disables_the_background_sweeper(
+    database_url: str,
+    committed: async_sessionmaker[AsyncSession],  # removes the lifespan's first-start admin
+) -> None:
     app = create_app(_service_settings(database_url, 0))
     async with lifespan(app):
         assert not [t for t in asyncio.all_tasks() if t.get_name() == "clock-sweeper"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,10 +16,15 @@ from zoneinfo import ZoneInfo
 import httpx
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import select
 
+from app.access.pii import FieldCipher
+from app.access.secrets import load_key_material
 from app.core.clock import frozen_at
-from app.webhooks import signing
+from app.webhooks import signing, worker
+from app.webhooks.models import WebhookDelivery
 from tests.complaints.helpers import SMS_SENT, act, register
+from tests.conftest import Actor
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BACKDATED = "letter postmarked earlier"
@@ -143,3 +149,46 @@ class Receiver:
 
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(request.content) for request in self.received]
+
+
+async def subscribe(
+    client: AsyncClient, admin: Actor, event_types: list[str], url: str = "http://127.0.0.1/hook"
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/webhooks",
+        json={"name": "理赔系统", "url": url, "event_types": event_types},
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def cipher_of(app: FastAPI) -> FieldCipher:
+    async with app.state.db.session_factory() as session:
+        keys = await load_key_material(session, app.state.settings)
+    return FieldCipher(keys.pii_keys)
+
+
+async def deliveries_of(app: FastAPI, subscription_id: str) -> list[WebhookDelivery]:
+    async with app.state.db.session_factory() as session:
+        rows = await session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.subscription_id == uuid.UUID(subscription_id))
+            .order_by(WebhookDelivery.event_id)
+        )
+        return list(rows.all())
+
+
+async def drain(
+    app: FastAPI, receiver: Receiver, policy: worker.Policy, *, workers: int = 1
+) -> None:
+    """Run ``workers`` workers side by side until a round sends nothing."""
+    cipher = await cipher_of(app)
+    factory = app.state.db.session_factory
+
+    async def one_worker() -> None:
+        async with receiver.client() as client:
+            while (await worker.run_once(factory, client, cipher, policy)).sent:
+                pass
+
+    await asyncio.gather(*(one_worker() for _ in range(workers)))

@@ -3,9 +3,7 @@ workers, retries with capped backoff, the delivery log and replay."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import json
 import uuid
 from typing import Any
 
@@ -20,12 +18,19 @@ from app.access.secrets import load_key_material
 from app.complaints.states import Action
 from app.core.clock import utc_now
 from app.webhooks import signing, worker
-from app.webhooks.models import WebhookDelivery, WebhookSubscription
+from app.webhooks.models import WebhookSubscription
 from app.webhooks.service import SECRET_PURPOSE, check_url
 from tests.access.helpers import assert_problem
 from tests.complaints.helpers import SMS_SENT, act, register
 from tests.conftest import Actor, add_actor
-from tests.supervision.helpers import Receiver, http, read_feed
+from tests.supervision.helpers import (
+    Receiver,
+    cipher_of,
+    deliveries_of,
+    drain,
+    http,
+    subscribe,
+)
 
 SECRET = "whsec_test-secret"
 BODY = b'{"type":"complaint.accept"}'
@@ -98,22 +103,10 @@ def test_plain_http_only_to_this_machine(url: str, allowed: bool) -> None:
 # --- administration ------------------------------------------------------------------------
 
 
-async def _subscribe(
-    client: AsyncClient, admin: Actor, event_types: list[str], url: str = "http://127.0.0.1/hook"
-) -> dict[str, Any]:
-    response = await client.post(
-        "/v1/webhooks",
-        json={"name": "理赔系统", "url": url, "event_types": event_types},
-        headers=admin.headers,
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
 async def test_the_secret_is_shown_once_and_stored_encrypted(
     client: AsyncClient, admin: Actor, session: Any, app: FastAPI
 ) -> None:
-    created = await _subscribe(client, admin, ["complaint.*", "clock.breached"])
+    created = await subscribe(client, admin, ["complaint.*", "clock.breached"])
     assert created["secret"].startswith("whsec_")
     assert created["event_types"] == ["clock.breached", "complaint.*"]
     shown = await client.get(f"/v1/webhooks/{created['id']}", headers=admin.headers)
@@ -146,7 +139,7 @@ async def test_subscriptions_are_validated_and_changed_with_if_match(
         headers=admin.headers,
     )
     assert_problem(plain, 422, "invalid_input")
-    created = await _subscribe(client, admin, ["*"])
+    created = await subscribe(client, admin, ["*"])
     path = f"/v1/webhooks/{created['id']}"
     missing = await client.patch(path, json={"active": False}, headers=admin.headers)
     assert_problem(missing, 428)
@@ -166,96 +159,28 @@ async def test_subscriptions_are_validated_and_changed_with_if_match(
 # --- delivery --------------------------------------------------------------------------------
 
 
-async def _cipher(app: FastAPI) -> FieldCipher:
-    async with app.state.db.session_factory() as session:
-        keys = await load_key_material(session, app.state.settings)
-    return FieldCipher(keys.pii_keys)
-
-
-async def _deliveries(app: FastAPI, subscription_id: str) -> list[WebhookDelivery]:
-    async with app.state.db.session_factory() as session:
-        rows = await session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.subscription_id == uuid.UUID(subscription_id))
-            .order_by(WebhookDelivery.event_id)
-        )
-        return list(rows.all())
-
-
-async def _drain(
-    app: FastAPI, receiver: Receiver, policy: worker.Policy, *, workers: int = 1
-) -> None:
-    """Run ``workers`` workers side by side until a round sends nothing."""
-    cipher = await _cipher(app)
-    factory = app.state.db.session_factory
-
-    async def one_worker() -> None:
-        async with receiver.client() as client:
-            while (await worker.run_once(factory, client, cipher, policy)).sent:
-                pass
-
-    await asyncio.gather(*(one_worker() for _ in range(workers)))
-
-
-async def test_two_workers_deliver_each_committed_event_exactly_once(
-    committed_db: FastAPI,
-) -> None:
-    admin = await add_actor(committed_db, committed_db.state.db.session_factory, role="admin")
-    async with http(committed_db) as client:
-        subscription = await _subscribe(client, admin, ["complaint.*", "clock.*"])
-        for _ in range(8):
-            created = await register(client, admin.headers, materials_complete=True)
-            await act(client, admin.headers, created, "accept", {"notice": SMS_SENT})
-        published, _ = await read_feed(client, admin.headers)
-    receiver = Receiver(secret=subscription["secret"], pause=0.005)
-    policy = worker.Policy(timeout=5, batch=3, max_attempts=5, retry_base=1, retry_cap=10)
-
-    await _drain(committed_db, receiver, policy, workers=2)
-
-    delivered_ids = [event["id"] for event in receiver.events()]
-    assert sorted(delivered_ids) == sorted(e["id"] for e in published)  # all of them ...
-    assert len(delivered_ids) == len(set(delivered_ids)) == 8 * 5  # ... each exactly once
-    assert receiver.rejected == []
-    deliveries = await _deliveries(committed_db, subscription["id"])
-    assert {d.status for d in deliveries} == {"delivered"}
-    assert {d.attempts for d in deliveries} == {1}
-    request = receiver.received[0]
-    assert request.headers[signing.DELIVERY_HEADER] in {str(d.id) for d in deliveries}
-    assert request.headers[signing.EVENT_HEADER] == json.loads(request.content)["type"]
-    # The body is the feed's event, byte for byte what was signed; a tampered copy fails.
-    tampered = request.content.replace(b'"type":"', b'"type":"x', 1)
-    assert tampered != request.content
-    assert not signing.verify(
-        subscription["secret"],
-        timestamp=request.headers[signing.TIMESTAMP_HEADER],
-        body=tampered,
-        signature_header=request.headers[signing.SIGNATURE_HEADER],
-        now=float(request.headers[signing.TIMESTAMP_HEADER]),
-    )
-
-
 async def test_only_the_subscribed_types_from_its_creation_on_are_queued(
     committed_db: FastAPI,
 ) -> None:
     admin = await add_actor(committed_db, committed_db.state.db.session_factory, role="admin")
     async with http(committed_db) as client:
         before = await register(client, admin.headers, materials_complete=True)
-        subscription = await _subscribe(client, admin, ["complaint.accept"])
+        subscription = await subscribe(client, admin, ["complaint.accept"])
         await act(client, admin.headers, before, "accept", {"notice": SMS_SENT})
         await register(client, admin.headers)
     receiver = Receiver(secret=subscription["secret"])
-    await _drain(committed_db, receiver, worker.Policy(5, 10, 5, 1, 10))
+    await drain(committed_db, receiver, worker.Policy(5, 10, 5, 1, 10))
     assert [event["type"] for event in receiver.events()] == [f"complaint.{Action.ACCEPT}"]
 
 
 async def test_failures_back_off_then_fail_and_a_replay_delivers(committed_db: FastAPI) -> None:
     admin = await add_actor(committed_db, committed_db.state.db.session_factory, role="admin")
     async with http(committed_db) as client:
-        subscription = await _subscribe(client, admin, ["complaint.register"])
+        subscription = await subscribe(client, admin, ["complaint.register"])
         await register(client, admin.headers)
     receiver = Receiver(secret=subscription["secret"], status=503)
     policy = worker.Policy(timeout=5, batch=10, max_attempts=3, retry_base=60, retry_cap=90)
-    factory, cipher = committed_db.state.db.session_factory, await _cipher(committed_db)
+    factory, cipher = committed_db.state.db.session_factory, await cipher_of(committed_db)
     t0 = utc_now()
 
     async def round_at(offset: float) -> worker.Round:
@@ -264,15 +189,15 @@ async def test_failures_back_off_then_fail_and_a_replay_delivers(committed_db: F
             return await worker.run_once(factory, http_client, cipher, policy, now=now)
 
     assert (await round_at(0)).sent == 1
-    (delivery,) = await _deliveries(committed_db, subscription["id"])
+    (delivery,) = await deliveries_of(committed_db, subscription["id"])
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 503)
     assert delivery.next_attempt_at == t0 + dt.timedelta(seconds=60)
     assert (await round_at(59)).sent == 0  # not due yet
     assert (await round_at(60)).sent == 1
-    (delivery,) = await _deliveries(committed_db, subscription["id"])
+    (delivery,) = await deliveries_of(committed_db, subscription["id"])
     assert delivery.next_attempt_at == t0 + dt.timedelta(seconds=60 + 90)  # 120, capped at 90
     assert (await round_at(150)).sent == 1
-    (delivery,) = await _deliveries(committed_db, subscription["id"])
+    (delivery,) = await deliveries_of(committed_db, subscription["id"])
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 3, "HTTP 503")
     assert (await round_at(10_000)).sent == 0  # failed: no more attempts
 
@@ -290,8 +215,8 @@ async def test_failures_back_off_then_fail_and_a_replay_delivers(committed_db: F
         assert replayed.status_code == 202, replayed.text
         assert (replayed.json()["status"], replayed.json()["attempts"]) == ("pending", 0)
     receiver.status = 200
-    await _drain(committed_db, receiver, policy)
-    (delivery,) = await _deliveries(committed_db, subscription["id"])
+    await drain(committed_db, receiver, policy)
+    (delivery,) = await deliveries_of(committed_db, subscription["id"])
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 200)
     assert len(receiver.received) == 4  # three failures, then the replay
 
@@ -299,9 +224,9 @@ async def test_failures_back_off_then_fail_and_a_replay_delivers(committed_db: F
 async def test_an_unreachable_receiver_is_an_attempt_not_a_crash(committed_db: FastAPI) -> None:
     admin = await add_actor(committed_db, committed_db.state.db.session_factory, role="admin")
     async with http(committed_db) as client:
-        subscription = await _subscribe(client, admin, ["*"], url="http://127.0.0.1:9/nothing")
+        subscription = await subscribe(client, admin, ["*"], url="http://127.0.0.1:9/nothing")
         await register(client, admin.headers)
-    cipher = await _cipher(committed_db)
+    cipher = await cipher_of(committed_db)
     async with httpx.AsyncClient() as real_client:
         result = await worker.run_once(
             committed_db.state.db.session_factory,
@@ -311,6 +236,6 @@ async def test_an_unreachable_receiver_is_an_attempt_not_a_crash(committed_db: F
         )
     assert result.sent >= 1
     assert result.delivered == 0
-    deliveries = await _deliveries(committed_db, subscription["id"])
+    deliveries = await deliveries_of(committed_db, subscription["id"])
     assert {d.status for d in deliveries} == {"pending"}
     assert all(d.last_error and d.last_error.startswith("ConnectError") for d in deliveries)
