@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import DateTime, bindparam, select, text
@@ -22,7 +23,7 @@ _CLAIM = text(
         :caller_phone_enc, :caller_phone_hash, :called_number, :started_at, :ended_at, :menu_path,
         :policy_number, :id_digits_hash, :recording_ref, :transcript)
     ON CONFLICT (client_id, call_id) DO NOTHING
-    RETURNING id
+    RETURNING id, (SELECT b.id FROM branches b WHERE b.code = :default_branch) AS default_branch_id
     """
 ).bindparams(
     bindparam("started_at", type_=DateTime(timezone=True)),
@@ -30,11 +31,23 @@ _CLAIM = text(
 )
 
 
-async def claim(session: AsyncSession, **values: Any) -> uuid.UUID | None:
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    row_id: uuid.UUID
+    default_branch_id: uuid.UUID | None
+    """The branch of the default intake code (read in the same round trip, for calls that
+    neither a policy nor the API key place)."""
+
+
+async def claim(session: AsyncSession, *, default_branch: str, **values: Any) -> Claimed | None:
     """Insert the call; ``None`` if (client, call id) exists. A concurrent retry's insert waits
     here on the first one's uncommitted row, and returns ``None`` once that commits."""
-    call_id: uuid.UUID | None = await session.scalar(_CLAIM, {"id": uuid.uuid4(), **values})
-    return call_id
+    row = (
+        await session.execute(
+            _CLAIM, {"id": uuid.uuid4(), "default_branch": default_branch, **values}
+        )
+    ).one_or_none()
+    return None if row is None else Claimed(row.id, row.default_branch_id)
 
 
 async def stored_answer(

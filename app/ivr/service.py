@@ -34,7 +34,6 @@ from app.db.batch import WriteBatch
 from app.inquiries import service as inquiries
 from app.ivr import lookup, repository, speech
 from app.ivr.schemas import IvrCallIn, IvrCallOut, OpenItem, TicketRef
-from app.org import service as org
 from app.tickets import rules
 
 FINGERPRINT_PURPOSE = "ivr_call"
@@ -102,15 +101,15 @@ def _fingerprint(codec: PiiCodec, data: IvrCallIn) -> str:
     return codec.lookup(digest, purpose=FINGERPRINT_PURPOSE)
 
 
-async def _branch(
-    session: AsyncSession, principal: Principal, policy: Policy | None, default_code: str
+def _branch(
+    principal: Principal, policy: Policy | None, default_code: str, default_id: uuid.UUID | None
 ) -> uuid.UUID:
     """The policy's branch, else the API key's, else the configured default branch."""
     if policy is not None:
         return policy.branch_id
     if principal.branch_id is not None:
         return principal.branch_id
-    branch_id = await org.branch_id_by_code(session, default_code)
+    branch_id = default_id
     if branch_id is None:
         raise NoIntakeBranch(
             f"The policy is unknown, the API key names no branch, and the default intake branch"
@@ -133,9 +132,10 @@ async def intake(
     if data.started_at > now + rules.CLOCK_SKEW:
         raise InvalidInput("started_at is in the future.", field="started_at")
     fingerprint = _fingerprint(codec, data)
-    row_id = await _claim(session, principal, codec, data, e164, fingerprint)
-    if row_id is None:
+    claimed = await _claim(session, principal, codec, data, e164, fingerprint, default_branch)
+    if claimed is None:
         return await _replay(session, principal, data.call_id, fingerprint)
+    row_id = claimed.row_id
     policy = (
         await customers.policy_by_number(session, data.policy_number)
         if data.policy_number
@@ -149,7 +149,7 @@ async def intake(
         phone_hash=codec.lookup(e164, purpose=codec.PHONE),
         customer_id=await customers.caller(session, codec, e164),
         policy=policy,
-        branch_id=await _branch(session, principal, policy, default_branch),
+        branch_id=_branch(principal, policy, default_branch, claimed.default_branch_id),
         now=now,
     )
 
@@ -189,11 +189,13 @@ async def _claim(
     data: IvrCallIn,
     e164: str,
     fingerprint: str,
-) -> uuid.UUID | None:
+    default_branch: str,
+) -> repository.Claimed | None:
     """Insert the call row first: it is what serialises retries of the same call."""
     id_digits = data.id_digits.upper() if data.id_digits else None
     return await repository.claim(
         session,
+        default_branch=default_branch,
         client_id=principal.id,
         call_id=data.call_id,
         fingerprint=fingerprint,
