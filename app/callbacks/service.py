@@ -26,6 +26,7 @@ from app.callbacks.schemas import (
     CallbackCreate,
 )
 from app.callbacks.states import State
+from app.claims.models import ClaimReport
 from app.clocks import service as clocks
 from app.clocks.rule_sets import version_in_force
 from app.clocks.states import SubjectKind
@@ -34,6 +35,7 @@ from app.complaints.models import Complaint
 from app.core.config import get_settings
 from app.core.errors import InvalidInput, NotFound
 from app.core.phones import InvalidPhone, normalise_phone
+from app.customers import service as customers
 from app.db.batch import WriteBatch
 from app.events import service as events
 
@@ -290,15 +292,60 @@ async def schedule_claim_paid(
     actor: str,
     working_days: int | None = None,
 ) -> Callback:
-    """The claim-paid callback (给付回访) of a claim report whose payment was made.
+    """The claim-paid callback (给付回访) of a claim whose payment was made, for phones given
+    in clear. Due at 24:00 local of the N-th working day after ``paid_at`` (N: ``working_days``,
+    default ``CONTACT_DESK_CALLBACK_CLAIM_PAID_WORKING_DAYS``). One per claim."""
+    phones = seal_phones(codec, phones_e164, "phones_e164")
+    return await _claim_paid(
+        session, branch_id, claim_id, policy_number, name, phones, paid_at, now, actor, working_days
+    )
 
-    Due at 24:00 local of the N-th working day after ``paid_at`` (N: ``working_days``, default
-    ``CONTACT_DESK_CALLBACK_CLAIM_PAID_WORKING_DAYS``). One per claim.
-    """
+
+async def schedule_claim_report_paid(
+    session: AsyncSession,
+    report: ClaimReport,
+    *,
+    paid_at: dt.datetime,
+    now: dt.datetime,
+    actor: str,
+) -> Callback:
+    """The claim-paid callback of a claim report the claims system reports ``paid``: call it in
+    that push's transaction. The reporting customer's name and phones are copied (sealed)."""
+    name: str | None = None
+    phones: list[SealedPhone] = []
+    if report.customer_id is not None:
+        name = (await customers.get(session, report.customer_id)).name
+        phones = await customers.sealed_phones(session, report.customer_id)
+    return await _claim_paid(
+        session,
+        report.branch_id,
+        report.id,
+        report.policy_number,
+        name,
+        phones,
+        paid_at,
+        now,
+        actor,
+        None,
+    )
+
+
+async def _claim_paid(
+    session: AsyncSession,
+    branch_id: uuid.UUID,
+    claim_id: uuid.UUID,
+    policy_number: str | None,
+    name: str | None,
+    phones: list[SealedPhone],
+    paid_at: dt.datetime,
+    now: dt.datetime,
+    actor: str,
+    working_days: int | None,
+) -> Callback:
     n = (
         working_days
         if working_days is not None
-        else (get_settings().callback_claim_paid_working_days)
+        else get_settings().callback_claim_paid_working_days
     )
     view = await calendar_service.get_view(session, CALENDAR)
     new = NewCallback(
@@ -314,7 +361,6 @@ async def schedule_claim_paid(
         policy_number=policy_number,
         dedupe_key=f"claim_paid:{claim_id}",
     )
-    phones = seal_phones(codec, phones_e164, "phones_e164")
     callback, _ = await _insert(session, new, phones, now=now)
     return callback
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.principal import Principal
 from app.api.etag import ANY_VERSION, ExpectedVersion
+from app.callbacks import service as callbacks
 from app.claims import repository
 from app.claims.models import ClaimReport
 from app.claims.schemas import StatusPush
@@ -173,6 +174,10 @@ async def _paid(step: _Step) -> None:
     step.report.paid_amount = step.body.amount
     step.report.paid_at = step.at
     await step.stop(PAYMENT, "paid")
+    # The claim-paid callback (给付回访), in this push's transaction: paid and called, or neither.
+    await callbacks.schedule_claim_report_paid(
+        step.ctx.session, step.report, paid_at=step.at, now=step.ctx.now, actor=step.ctx.actor
+    )
 
 
 async def _refusal_notified(step: _Step) -> None:

@@ -79,6 +79,12 @@ async def get(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
     return customer
 
 
+async def sealed_phones(session: AsyncSession, customer_id: uuid.UUID) -> list[tuple[str, str]]:
+    """The customer's phones as stored, ``(ciphertext, lookup hash)``: for features that
+    contact the customer (callbacks) and keep the numbers sealed the same way."""
+    return [(p.phone_enc, p.phone_hash) for p in await repository.phones_of(session, customer_id)]
+
+
 async def _attach_phones(
     session: AsyncSession, codec: PiiCodec, customer_id: uuid.UUID, raw: list[str], field: str
 ) -> None:

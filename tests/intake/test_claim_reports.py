@@ -220,3 +220,32 @@ async def test_allowed_events_and_branch_scoping(
     )
     assert [r["id"] for r in mine.json()["items"]] == [report["id"]]
     assert theirs.json()["items"] == []
+
+
+async def test_a_paid_claim_is_called_back_ten_working_days_later(
+    client: AsyncClient, agent: Actor, claims_system: dict[str, str]
+) -> None:
+    report = await _report(client, agent)
+    paid_at = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Beijing
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("handed_off", {"claim_number": "LP-2026-0002"}),
+        ("documents_complete", {"occurred_at": COMPLETE}),
+        ("decided", {"decision": "approved", "occurred_at": "2026-12-01T10:00:00+08:00"}),
+        ("agreement_reached", {"amount": "500.00", "occurred_at": "2026-12-02T10:00:00+08:00"}),
+    ]
+    for event, fields in steps:
+        pushed = await _push(client, claims_system, report, event, at=paid_at, **fields)
+        assert pushed.status_code == 200, (event, pushed.text)
+    listed = await client.get("/v1/callbacks", headers=agent.headers)  # the agent's own branch
+    assert [c for c in listed.json()["items"] if c["kind"] == "claim_paid"] == []
+
+    paid = await _push(client, claims_system, report, "paid", at=paid_at, amount="500.00")
+    assert paid.status_code == 200, paid.text
+    listed = await client.get("/v1/callbacks", headers=agent.headers)
+    mine = [c for c in listed.json()["items"] if c["kind"] == "claim_paid"]
+    assert len(mine) == 1
+    callback = (await client.get(f"/v1/callbacks/{mine[0]['id']}", headers=agent.headers)).json()
+    assert (callback["ticket_kind"], callback["ticket_id"]) == ("claim_report", report["id"])
+    # Ten working days after Tuesday 8 December: Tuesday 22 December, 24:00 Beijing time.
+    assert callback["due_at"] == "2026-12-22T16:00:00Z"
+    assert callback["customer"]["phones"] == ["138****8000"]  # the reporting caller's phone
