@@ -14,7 +14,7 @@ from app.reports import repository, summary
 from app.reports.models import ALL_BRANCHES
 from app.reports.periods import GroupBy, Period, check_range, instants, rate
 from app.reports.schemas import ClockRate, IndicatorRow, ServiceIndicators
-from app.reports.sources import NOT_YET_RECORDED, RATE_SOURCES, TICKET_SOURCES
+from app.reports.sources import RATE_SOURCES, TICKET_SOURCES
 
 COMPLAINT = "complaint"
 
@@ -30,10 +30,13 @@ DEFINITIONS = {
     "average_handling_working_days": "Over complaints whose decision was notified in the "
     "bucket (C7 stopped by a counting decision notice): the working days after the receipt "
     "date up to and including the notice date, on the clock's statutory calendar.",
-    "first_contact_resolution_rate": "Inquiries answered in the first contact / inquiries "
-    "answered, by answer date.",
-    "callback_success_rate": "Callbacks completed (customer reached, record kept) / callbacks "
-    "ended (completed or unreachable), by end date.",
+    "first_contact_resolution_rate": "Inquiries answered in the contact that raised them / "
+    "inquiries answered, by the business date of the answer (null when none was answered).",
+    "callback_success_rate": "Callbacks that reached the customer (record kept) / callbacks "
+    "ended (completed — reached or refused — or unreachable; cancelled ones are not counted), "
+    "by the business date they ended (null when none ended). A refusal is contact, not "
+    "success. GET /v1/callbacks/success-rate counts the same successes over callbacks *due* in "
+    "a period, open ones included.",
 }
 
 
@@ -111,23 +114,21 @@ async def service_indicators(
     scope = _scope(principal)
     rows: list[summary.RateRow] = []
     extra: dict[str, dict[tuple[dt.date, str], tuple[int, int]]] = {}
-    notes = {name: note for name, note in NOT_YET_RECORDED.items() if RATE_SOURCES[name] is None}
     if scope is not None:
         rows = await summary.rates(
             session, dimension=dimension, scope=scope, first=first, last=last, period=period
         )
         start, end = instants(first, last)
         for name, source in RATE_SOURCES.items():
-            if source is not None:
-                extra[name] = await repository.success_rates(
-                    session,
-                    source,
-                    principal,
-                    start=start,
-                    end=end,
-                    period=period,
-                    dimension=dimension,
-                )
+            extra[name] = await repository.success_rates(
+                session,
+                source,
+                principal,
+                start=start,
+                end=end,
+                period=period,
+                dimension=dimension,
+            )
     grouped: dict[tuple[dt.date, str], list[summary.RateRow]] = defaultdict(list)
     for row in rows:
         grouped[(row.bucket, row.value)].append(row)
@@ -143,5 +144,4 @@ async def service_indicators(
             for key in sorted(keys)
         ],
         definitions=DEFINITIONS,
-        notes=notes,
     )

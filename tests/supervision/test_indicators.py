@@ -7,12 +7,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import Select, select, true
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clocks.sweeper import breach_batch
-from app.complaints.models import Complaint
-from app.reports import sources, summary
+from app.reports import summary
 from app.reports.models import SlaSummary
 from tests.complaints.helpers import clock
 from tests.conftest import Actor, add_actor
@@ -101,10 +100,9 @@ async def test_on_time_rate_and_handling_time_match_the_hand_computed_fixture(
     assert [(r["group"], r["complaint_handling_on_time_rate"]) for r in by_cause] == [
         ("mis_selling", 0.7)
     ]
-    assert month["first_contact_resolution_rate"] is None
-    assert month["callback_success_rate"] is None
+    assert month["first_contact_resolution_rate"] is None  # no inquiry answered
+    assert month["callback_success_rate"] is None  # no callback ended
     body = await indicators(client, supervisor)
-    assert set(body["notes"]) == {"first_contact_resolution_rate", "callback_success_rate"}
     assert "on_time_rate" in body["definitions"]
     april = await indicators(client, supervisor, **{"from": "2026-04-01", "to": "2026-04-30"})
     assert april["rows"] == []
@@ -190,37 +188,3 @@ async def test_the_daily_summary_gives_the_same_figures_folded_or_not(
     assert month["average_handling_working_days"] == 9.0
     assert [total for total, _ in unfolded[1]] == [11, 11, 13] * 2
     assert unfolded == partly == folded == during == rebuilt
-
-
-async def test_a_registered_rate_source_fills_its_indicator(
-    client: AsyncClient,
-    supervisor: Actor,
-    session: AsyncSession,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """What the intake and callback features will plug in: any selectable of (at, dimensions,
-    success). Here: 'complaints received on a Monday', to show the plumbing."""
-
-    def received_on_monday() -> Select[Any]:
-        return select(
-            Complaint.received_at.label("at"),
-            Complaint.branch_id.label("branch_id"),
-            Complaint.team_id.label("team_id"),
-            Complaint.product_line.label("product_line"),
-            Complaint.cause_code.label("cause"),
-            Complaint.channel.label("channel"),
-            (Complaint.number.like("TS20260302%") & true()).label("success"),
-        )
-
-    monkeypatch.setitem(
-        sources.RATE_SOURCES,
-        sources.FIRST_CONTACT_RESOLUTION,
-        sources.RateSource(rows=received_on_monday),
-    )
-    for day in ("2026-03-02", "2026-03-02", "2026-03-03", "2026-03-04"):
-        await registered(client, supervisor.headers, f"{day}T10:00")
-    body = await indicators(client, supervisor)
-    (row,) = body["rows"]
-    assert row["first_contact_resolution_rate"] == 0.5
-    assert row["clocks"] == []  # nothing settled yet
-    assert set(body["notes"]) == {"callback_success_rate"}
