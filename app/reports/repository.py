@@ -122,6 +122,33 @@ def _late_by(rows: Any, now: dt.datetime) -> Any:
     )
 
 
+def _first_page(
+    sources: Sequence[TicketSource],
+    principal: Principal,
+    flt: TicketFilter,
+    key: Any,
+    conditions: tuple[Any, ...],
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> Any:
+    """The first ``limit`` visible clocks of every source in ``(key, id)`` order after the
+    keyset position, as one subquery.
+
+    Each source's part is ordered and limited on its own: that is a plan which walks the
+    clocks' index in order, joins each clock to its ticket and stops at the ``limit``-th
+    visible one (a branch's first page over a month of breaches reads about ``limit`` × the
+    number of branches clocks). Ordered only outside the ``union all``, PostgreSQL cannot stop
+    early: it joins every clock in the period to its ticket (or every ticket of the branch to
+    the clocks) and sorts (bench/RESULTS.md)."""
+    parts = []
+    for source in sources:
+        part = _clock_rows(source, principal, flt, *conditions)
+        if after is not None:
+            part = part.where(tuple_(key, Clock.id) > tuple_(literal(after[0]), literal(after[1])))
+        parts.append(part.order_by(key, Clock.id).limit(limit))
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("clock_rows")
+
+
 async def breaches(
     session: AsyncSession,
     sources: Sequence[TicketSource],
@@ -135,23 +162,17 @@ async def breaches(
     limit: int,
 ) -> list[Row[Any]]:
     """Clocks breached in ``start <= breached_at < end``, earliest first; a breach stays after
-    its ticket is closed (``breached_at`` is never erased)."""
+    its ticket is closed (``breached_at`` is never erased). ``ix_clocks_breached_at``."""
     if not sources:
         return []
     period = (Clock.breached_at >= start, Clock.breached_at < end)
-    parts = [_clock_rows(source, principal, flt, *period) for source in sources]
-    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("breaches")
+    rows = _first_page(sources, principal, flt, Clock.breached_at, period, after, limit)
     query = (
         _with_branch_code(rows)
         .add_columns(_late_by(rows, now).label("late_by"))
         .order_by(rows.c.breached_at, rows.c.clock_id)
         .limit(limit)
     )
-    if after is not None:
-        query = query.where(
-            tuple_(rows.c.breached_at, rows.c.clock_id)
-            > tuple_(literal(after[0]), literal(after[1]))
-        )
     return list((await session.execute(query)).all())
 
 
@@ -176,8 +197,7 @@ async def at_risk(
         Clock.paused_since.is_(None),
         Clock.due_at <= due_before,
     )
-    parts = [_clock_rows(source, principal, flt, *running) for source in sources]
-    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("at_risk")
+    rows = _first_page(sources, principal, flt, Clock.due_at, running, after, limit)
     hours_left = func.extract("epoch", rows.c.due_at - now) / 3600
     working_days_left = case(
         (rows.c.unit == "hours", None),
@@ -192,9 +212,6 @@ async def at_risk(
         .order_by(rows.c.due_at, rows.c.clock_id)
         .limit(limit)
     )
-    if after is not None:
-        position = tuple_(literal(after[0]), literal(after[1]))
-        query = query.where(tuple_(rows.c.due_at, rows.c.clock_id) > position)
     return list((await session.execute(query)).all())
 
 

@@ -20,7 +20,7 @@ from tests.callbacks.helpers import act as callback_act
 from tests.callbacks.helpers import at_local, claim, reached, schedule
 from tests.conftest import Actor, add_actor
 from tests.intake.helpers import act, api_key, clock
-from tests.supervision.helpers import frozen_local, http, local
+from tests.supervision.helpers import frozen_local, http, local, registered
 
 ANSWER = "inquiry_answer"
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -314,3 +314,36 @@ async def test_the_summaries_fold_every_ticket_kind_and_a_rebuild_gives_the_same
     assert counts["received:inquiry"] == 6
     assert counts["sla:inquiry"] > 0
     assert unfolded == folded == rebuilt
+
+
+async def test_breach_pages_interleave_the_ticket_kinds_in_breach_order(
+    client: AsyncClient, agent: Actor, supervisor: Actor, session: AsyncSession
+) -> None:
+    """Each kind's clocks are read in order up to the page size, then merged: paging one row
+    at a time gives the same rows, in the same order, as one page of everything."""
+    complaint = await registered(client, agent.headers, "2026-03-02T10:00")
+    inquiries = [await inquiry(client, agent, f"2026-03-0{day}T10:00") for day in (2, 3, 4)]
+    sweeps = ("2026-03-04T01:00", "2026-03-05T01:00", "2026-03-06T01:00", "2026-03-20T01:00")
+    for at in sweeps:
+        await breach_batch(session, local(at), batch=100)
+
+    everything = await listing(client, supervisor, "/v1/sla/breaches", **MARCH_INSTANTS)
+    assert [r["ticket"]["kind"] for r in everything] == [
+        "inquiry",
+        "inquiry",
+        "inquiry",
+        "complaint",  # C3 (due the 16th) and C7 (due the 17th), both swept on the 20th
+        "complaint",
+    ]
+    assert {r["ticket"]["id"] for r in everything[3:]} == {complaint["id"]}
+    assert {r["ticket"]["id"] for r in everything[:3]} == {i["id"] for i in inquiries}
+    paged, cursor = [], None
+    while True:
+        params = {**MARCH_INSTANTS, "limit": 1, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/v1/sla/breaches", params=params, headers=supervisor.headers)
+        assert response.status_code == 200, response.text
+        paged += response.json()["items"]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert [r["clock"]["id"] for r in paged] == [r["clock"]["id"] for r in everything]
