@@ -150,6 +150,8 @@ async def test_the_daily_summary_gives_the_same_figures_folded_or_not(
                 ("2026-03-01", "2026-03-31"),  # a whole month: the monthly counts
                 ("2026-02-20", "2026-03-10"),  # no whole month: the tickets themselves
                 ("2026-02-20", "2026-04-05"),  # both
+                ("2026-03-02", "2026-03-30"),  # March less its first and last day
+                ("2026-02-03", "2026-03-29"),  # February and March, each less two days
             ):
                 response = await client.get(
                     "/v1/reports/complaints",
@@ -186,5 +188,8 @@ async def test_the_daily_summary_gives_the_same_figures_folded_or_not(
     month = unfolded[0][3][0]  # the supervisor, by month, ungrouped
     assert rates_of(month)[C7] == (10, 7, 0.7)
     assert month["average_handling_working_days"] == 9.0
-    assert [total for total, _ in unfolded[1]] == [11, 11, 13] * 2
+    assert [total for total, _ in unfolded[1]] == [11, 11, 13, 10, 11] * 2
+    # The e-mailed complaint of 31 March is in March's count and taken off again: no empty cell.
+    assert all(cell["count"] > 0 for _, cells in unfolded[1] for cell in cells)
+    assert "email" not in {cell["channel"] for cell in unfolded[1][3][1]}
     assert unfolded == partly == folded == during == rebuilt
