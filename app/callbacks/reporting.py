@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, String, cast, null, select
 
 from app.callbacks.models import Callback
-from app.callbacks.states import Outcome, State
+from app.callbacks.states import Action, Outcome, State
 
 KIND = "callback"
 CREATED_ACTION = "schedule"
@@ -22,6 +22,8 @@ CREATED_ACTION = "schedule"
 
 ENDED = (State.COMPLETED.value, State.UNREACHABLE.value)
 """A callback that ended with or without reaching the customer; cancelled ones were moot."""
+END_EVENTS = (f"{KIND}.{Action.ATTEMPT.value}",)
+"""Only an attempt ends a callback in one of ``ENDED`` (states.TRANSITIONS)."""
 
 
 def dimensions() -> Select[Any]:
@@ -48,6 +50,7 @@ def success() -> Select[Any]:
     ``GET /v1/callbacks/success-rate``); ``unreachable`` is a failure; cancelled callbacks are
     not counted."""
     return select(
+        Callback.id.label("id"),
         Callback.closed_at.label("at"),
         Callback.branch_id.label("branch_id"),
         Callback.team_id.label("team_id"),

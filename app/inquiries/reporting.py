@@ -13,8 +13,12 @@ from sqlalchemy import Select, String, cast, null, select
 from sqlalchemy.dialects.postgresql import UUID
 
 from app.inquiries.models import Inquiry
+from app.inquiries.states import Action, Status
 
 KIND = "inquiry"
+ANSWER_EVENTS = (f"{KIND}.register", f"{KIND}.{Action.ANSWER.value}")
+"""The feed events that may answer an inquiry: registered answered, or answered later."""
+ANSWERED = (Status.ANSWERED.value,)
 
 
 def dimensions() -> Select[Any]:
@@ -40,6 +44,7 @@ def first_contact_resolution() -> Select[Any]:
     raised it. Inquiries converted to complaints before any answer are not counted; one
     answered and converted afterwards still is."""
     return select(
+        Inquiry.id.label("id"),
         Inquiry.answered_at.label("at"),
         Inquiry.branch_id.label("branch_id"),
         cast(null(), UUID(as_uuid=True)).label("team_id"),

@@ -12,9 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.principal import Principal
 from app.reports import repository, summary
 from app.reports.models import ALL_BRANCHES
-from app.reports.periods import GroupBy, Period, check_range, instants, rate
+from app.reports.periods import GroupBy, Period, check_range, rate
 from app.reports.schemas import ClockRate, IndicatorRow, ServiceIndicators
-from app.reports.sources import RATE_SOURCES, TICKET_SOURCES
+from app.reports.sources import (
+    CALLBACK_SUCCESS,
+    FIRST_CONTACT_RESOLUTION,
+    RATE_SOURCES,
+    TICKET_SOURCES,
+)
 
 COMPLAINT = "complaint"
 
@@ -63,17 +68,21 @@ async def _group_labels(
 def _indicator_row(
     key: tuple[dt.date, str],
     rows: list[summary.RateRow],
-    extra: dict[str, dict[tuple[dt.date, str], tuple[int, int]]],
     group_by: GroupBy | None,
     labels: dict[str, str],
 ) -> IndicatorRow:
     handling_clock = TICKET_SOURCES[COMPLAINT].handling_clock
-    complaints = [r for r in rows if r.subject_kind == COMPLAINT]
+    clocks = [r for r in rows if r.clock_name not in RATE_SOURCES]
+    complaints = [r for r in clocks if r.subject_kind == COMPLAINT]
     c7 = [r for r in complaints if r.clock_name == handling_clock]
     handled = sum(r.handled for r in complaints)
     handling_days = sum(r.handling_working_days for r in complaints)
     bucket, value = key
-    extras = {name: rate(*figures.get(key, (0, 0))) for name, figures in extra.items()}
+
+    def case_rate(name: str) -> float | None:
+        cases = [r for r in rows if r.clock_name == name]
+        return rate(sum(r.met for r in cases), sum(r.settled for r in cases))
+
     return IndicatorRow(
         period_start=bucket,
         group=(value or None) if group_by is not None else None,
@@ -87,14 +96,14 @@ def _indicator_row(
                 late=r.settled - r.met,
                 on_time_rate=rate(r.met, r.settled),
             )
-            for r in rows
+            for r in clocks
             if r.settled > 0
         ],
         complaint_handling_on_time_rate=rate(sum(r.met for r in c7), sum(r.settled for r in c7)),
         decisions_notified=handled,
         average_handling_working_days=round(handling_days / handled, 2) if handled else None,
-        first_contact_resolution_rate=extras.get("first_contact_resolution_rate"),
-        callback_success_rate=extras.get("callback_success_rate"),
+        first_contact_resolution_rate=case_rate(FIRST_CONTACT_RESOLUTION),
+        callback_success_rate=case_rate(CALLBACK_SUCCESS),
     )
 
 
@@ -113,35 +122,19 @@ async def service_indicators(
     dimension = group_by.value if group_by is not None else "total"
     scope = _scope(principal)
     rows: list[summary.RateRow] = []
-    extra: dict[str, dict[tuple[dt.date, str], tuple[int, int]]] = {}
     if scope is not None:
         rows = await summary.rates(
             session, dimension=dimension, scope=scope, first=first, last=last, period=period
         )
-        start, end = instants(first, last)
-        for name, source in RATE_SOURCES.items():
-            extra[name] = await repository.success_rates(
-                session,
-                source,
-                principal,
-                start=start,
-                end=end,
-                period=period,
-                dimension=dimension,
-            )
     grouped: dict[tuple[dt.date, str], list[summary.RateRow]] = defaultdict(list)
     for row in rows:
         grouped[(row.bucket, row.value)].append(row)
-    keys = set(grouped) | {key for figures in extra.values() for key in figures}
-    labels = await _group_labels(session, group_by, {value for _, value in keys})
+    labels = await _group_labels(session, group_by, {value for _, value in grouped})
     return ServiceIndicators(
         from_=first,
         to=last,
         period=period,
         group_by=group_by,
-        rows=[
-            _indicator_row(key, grouped.get(key, []), extra, group_by, labels)
-            for key in sorted(keys)
-        ],
+        rows=[_indicator_row(key, grouped[key], group_by, labels) for key in sorted(grouped)],
         definitions=DEFINITIONS,
     )

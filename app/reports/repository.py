@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    TIMESTAMP,
-    Date,
     Float,
     Integer,
     Row,
@@ -37,9 +35,8 @@ from app.access.principal import Principal
 from app.access.scope import readable_by
 from app.clocks.models import Clock
 from app.org.models import Branch
-from app.reports.facts import DIMENSION_COLUMNS, local_date, working_days_between
-from app.reports.periods import Period
-from app.reports.sources import RateSource, TicketSource
+from app.reports.facts import local_date, working_days_between
+from app.reports.sources import TicketSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,38 +210,6 @@ async def at_risk(
         .limit(limit)
     )
     return list((await session.execute(query)).all())
-
-
-async def success_rates(
-    session: AsyncSession,
-    source: RateSource,
-    principal: Principal,
-    *,
-    start: dt.datetime,
-    end: dt.datetime,
-    period: Period,
-    dimension: str,
-) -> dict[tuple[dt.date, str], tuple[int, int]]:
-    """(successes, cases) per period bucket and dimension value, from a rate source."""
-    rows = source.rows().subquery("cases")
-    column = DIMENSION_COLUMNS[dimension]
-    value = (
-        literal("", String) if column is None else func.coalesce(cast(rows.c[column], String), "")
-    )
-    day = local_date(rows.c.at)
-    bucket = cast(func.date_trunc(period.value, cast(day, TIMESTAMP)), Date).label("bucket")
-    query = (
-        select(
-            bucket,
-            value.label("value"),
-            func.count().filter(rows.c.success).label("successes"),
-            func.count().label("cases"),
-        )
-        .where(rows.c.at >= start, rows.c.at < end, readable_by(principal, rows.c.branch_id))
-        .group_by(bucket, value)
-    )
-    result = await session.execute(query)
-    return {(row.bucket, row.value): (int(row.successes), int(row.cases)) for row in result}
 
 
 async def labels(

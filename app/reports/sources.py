@@ -9,7 +9,8 @@ Every ticket kind is registered: complaints, inquiries, claim reports and callba
   ``TICKET_SOURCES``. Then ``contact-desk reports-rebuild`` folds its past clock outcomes and
   receipts into the summaries; from then on the periodic folding keeps them in step.
 - **Rate sources** (first-contact resolution of inquiries, callback success rate): a
-  :class:`RateSource` in ``RATE_SOURCES``, read from the feature's rows at report time.
+  :class:`RateSource` in ``RATE_SOURCES``. Their cases are folded into the same summary as the
+  clocks' outcomes (under the rate's name), from the feed events that decide them.
 """
 
 from __future__ import annotations
@@ -47,16 +48,21 @@ class TicketSource:
 
 @dataclass(frozen=True, slots=True)
 class RateSource:
-    """A success rate computed from one feature's rows.
+    """A success rate over one feature's cases, folded into the summaries like the clocks.
 
-    ``rows()`` selects one row per counted case with the labels ``at`` (timestamptz: when the
-    case was decided, which puts it in a period), ``branch_id``, ``team_id``, ``product_line``,
-    ``cause``, ``channel`` (null where the kind has none) and ``success`` (boolean). E.g. first
-    contact resolution: answered inquiries, ``success = first_contact_resolution``; callback
-    success: callbacks that ended, ``success = status = 'completed'``.
+    ``rows()`` selects one row per counted case with the labels ``id`` (the ticket's uuid),
+    ``at`` (timestamptz: when the case was decided, which puts it in a period), ``branch_id``,
+    ``team_id``, ``product_line``, ``cause``, ``channel`` (null where the kind has none) and
+    ``success`` (boolean). A case is folded when the change feed has one of ``events`` of the
+    ticket whose ``to_status`` is in ``decided`` (the event that decided it, exactly once per
+    case). E.g. first-contact resolution: answered inquiries, success =
+    ``first_contact_resolution``; callback success: callbacks that ended, success = reached.
     """
 
+    kind: str
     rows: Callable[[], Select[Any]]
+    events: tuple[str, ...]
+    decided: tuple[str, ...]
 
 
 TICKET_SOURCES: dict[str, TicketSource] = {
@@ -82,8 +88,18 @@ FIRST_CONTACT_RESOLUTION = "first_contact_resolution_rate"
 CALLBACK_SUCCESS = "callback_success_rate"
 
 RATE_SOURCES: dict[str, RateSource] = {
-    FIRST_CONTACT_RESOLUTION: RateSource(rows=inquiry_reporting.first_contact_resolution),
-    CALLBACK_SUCCESS: RateSource(rows=callback_reporting.success),
+    FIRST_CONTACT_RESOLUTION: RateSource(
+        kind=inquiry_reporting.KIND,
+        rows=inquiry_reporting.first_contact_resolution,
+        events=inquiry_reporting.ANSWER_EVENTS,
+        decided=inquiry_reporting.ANSWERED,
+    ),
+    CALLBACK_SUCCESS: RateSource(
+        kind=callback_reporting.KIND,
+        rows=callback_reporting.success,
+        events=callback_reporting.END_EVENTS,
+        decided=callback_reporting.ENDED,
+    ),
 }
 
 

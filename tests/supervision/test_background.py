@@ -122,5 +122,6 @@ async def test_the_commands_deliver_and_rebuild(
         names = set((await session.scalars(select(SlaSummary.clock_name))).all())
         received = set((await session.scalars(select(TicketMonth.subject_kind))).all())
     assert cursor.after_xact > 0
-    assert names == {"C3_acceptance_notice", "inquiry_answer"}
+    # The inquiry's answer clock, and the inquiry as a first-contact-resolution case.
+    assert names == {"C3_acceptance_notice", "inquiry_answer", "first_contact_resolution_rate"}
     assert received == {"complaint", "inquiry"}

@@ -134,9 +134,7 @@ async def test_first_contact_resolution_of_inquiries_by_answer_date(
     assert by_branch["group"] == str(agent.user.branch_id)
 
 
-async def test_callback_success_rate_counts_reached_over_ended(
-    client: AsyncClient, agent: Actor, supervisor: Actor, stranger: Actor
-) -> None:
+async def five_ended_callbacks(client: AsyncClient, agent: Actor) -> None:
     """Five callbacks end on Tuesday 10 March 2026: two reached, one refused (contact, not
     success), two unreachable (a wrong number uses up the IVR request's only method). One
     cancelled and one still open are not counted. 2 of 5 → 40 %."""
@@ -164,6 +162,12 @@ async def test_callback_success_rate_counts_reached_over_ended(
             done = await callback_act(client, h, held.json(), "attempts", body)
             assert done.status_code == 200, done.text
             assert done.json()["state"] in {"completed", "unreachable"}
+
+
+async def test_callback_success_rate_counts_reached_over_ended(
+    client: AsyncClient, agent: Actor, supervisor: Actor, stranger: Actor
+) -> None:
+    await five_ended_callbacks(client, agent)
 
     (month,) = await indicators(client, supervisor)
     assert month["callback_success_rate"] == 0.4
@@ -290,6 +294,7 @@ async def test_the_summaries_fold_every_ticket_kind_and_a_rebuild_gives_the_same
 
     async with http(committed_db) as client:
         await four_answered_inquiries(client, agent)
+        await five_ended_callbacks(client, agent)
         late = await inquiry(client, agent, "2026-03-09T10:00")
         late = await inquiry_act(client, agent, late, "defer", {}, at="2026-03-09T10:05")
         async with factory() as session:
@@ -311,7 +316,9 @@ async def test_the_summaries_fold_every_ticket_kind_and_a_rebuild_gives_the_same
     (month,) = unfolded[3]  # the supervisor, by month, ungrouped
     assert kinds_and_clocks(month) == {("inquiry", ANSWER): (4, 2)}
     assert month["first_contact_resolution_rate"] == 0.6  # 3 of 5 answered
+    assert month["callback_success_rate"] == 0.4
     assert counts["received:inquiry"] == 6
+    assert counts["received:callback"] == 7
     assert counts["sla:inquiry"] > 0
     assert unfolded == folded == rebuilt
 
