@@ -71,39 +71,45 @@ def _indicator_row(
     group_by: GroupBy | None,
     labels: dict[str, str],
 ) -> IndicatorRow:
+    """One bucket and group, in one pass over its rows (a year by day is thousands of them)."""
     handling_clock = TICKET_SOURCES[COMPLAINT].handling_clock
-    clocks = [r for r in rows if r.clock_name not in RATE_SOURCES]
-    complaints = [r for r in clocks if r.subject_kind == COMPLAINT]
-    c7 = [r for r in complaints if r.clock_name == handling_clock]
-    handled = sum(r.handled for r in complaints)
-    handling_days = sum(r.handling_working_days for r in complaints)
+    clocks: list[ClockRate] = []
+    c7_met = c7_settled = handled = handling_days = 0
+    cases = {name: [0, 0] for name in RATE_SOURCES}  # successes, cases
+    for r in rows:
+        counted = cases.get(r.clock_name)
+        if counted is not None:
+            counted[0] += r.met
+            counted[1] += r.settled
+            continue
+        if r.settled > 0:
+            clocks.append(
+                ClockRate(
+                    ticket_kind=r.subject_kind,
+                    clock_name=r.clock_name,
+                    settled=r.settled,
+                    met=r.met,
+                    late=r.settled - r.met,
+                    on_time_rate=rate(r.met, r.settled),
+                )
+            )
+        if r.subject_kind == COMPLAINT:
+            handled += r.handled
+            handling_days += r.handling_working_days
+            if r.clock_name == handling_clock:
+                c7_met += r.met
+                c7_settled += r.settled
     bucket, value = key
-
-    def case_rate(name: str) -> float | None:
-        cases = [r for r in rows if r.clock_name == name]
-        return rate(sum(r.met for r in cases), sum(r.settled for r in cases))
-
     return IndicatorRow(
         period_start=bucket,
         group=(value or None) if group_by is not None else None,
         group_label=labels.get(value),
-        clocks=[
-            ClockRate(
-                ticket_kind=r.subject_kind,
-                clock_name=r.clock_name,
-                settled=r.settled,
-                met=r.met,
-                late=r.settled - r.met,
-                on_time_rate=rate(r.met, r.settled),
-            )
-            for r in clocks
-            if r.settled > 0
-        ],
-        complaint_handling_on_time_rate=rate(sum(r.met for r in c7), sum(r.settled for r in c7)),
+        clocks=clocks,
+        complaint_handling_on_time_rate=rate(c7_met, c7_settled),
         decisions_notified=handled,
         average_handling_working_days=round(handling_days / handled, 2) if handled else None,
-        first_contact_resolution_rate=case_rate(FIRST_CONTACT_RESOLUTION),
-        callback_success_rate=case_rate(CALLBACK_SUCCESS),
+        first_contact_resolution_rate=rate(*cases[FIRST_CONTACT_RESOLUTION]),
+        callback_success_rate=rate(*cases[CALLBACK_SUCCESS]),
     )
 
 
