@@ -467,10 +467,11 @@ async def plans(engine: AsyncEngine) -> list[str]:
     """The access path of the statements behind the lists (EXPLAIN's first index line)."""
     found = []
     queries = {
-        "breaches": "SELECT id FROM clocks WHERE breached_at >= now() - interval '30 days'"
+        "breaches": "SELECT id FROM clocks WHERE subject_kind = 'complaint'"
+        " AND breached_at >= now() - interval '30 days'"
         " AND breached_at < now() - interval '23 days' ORDER BY breached_at, id LIMIT 51",
-        "at-risk": "SELECT id FROM clocks WHERE stopped_at IS NULL AND breached_at IS NULL"
-        " AND paused_since IS NULL AND due_at <= now() + interval '3 days'"
+        "at-risk": "SELECT id FROM clocks WHERE subject_kind = 'complaint' AND stopped_at IS NULL"
+        " AND breached_at IS NULL AND paused_since IS NULL AND due_at <= now() + interval '3 days'"
         " ORDER BY due_at, id LIMIT 51",
         "statistics": "SELECT cause_code, count(*) FROM complaints WHERE received_at >="
         " now() - interval '90 days' GROUP BY 1",

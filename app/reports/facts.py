@@ -9,8 +9,11 @@ A *settlement* is a change-feed event that decides a clock's outcome for the on-
   but still the end of handling when it is the source's handling clock.
 
 Cancelled clocks are not settlements. Each settlement belongs to the business date (Asia/Shanghai)
-of its event. A *receipt* is a ticket's creation event; it counts in the month the ticket was
-received. All of it is SQL over indexed rows: no ticket is looked at in Python.
+of its event. A *case* of a rate source (an inquiry answered, a callback ended) is the feed
+event that decided it; it is a fact like a settlement, under the rate's name instead of a clock's
+(``settled`` = 1, ``met`` = success), on the business date the source gives. A *receipt* is a
+ticket's creation event; it counts in the month the ticket was received. All of it is SQL over
+indexed rows: no ticket is looked at in Python.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from app.core.clock import BUSINESS_TZ
 from app.feed import repository as feed
 from app.feed.repository import Position
 from app.reports.models import SUMMARY_CURSOR, ReportCursor
-from app.reports.sources import TicketSource
+from app.reports.sources import RATE_SOURCES, RateSource, TicketSource
 
 TZ = BUSINESS_TZ.key
 SETTLEMENT_TYPES = ("clock.breached", "clock.stopped")
@@ -153,10 +156,41 @@ def facts(settled: FromClause, source: TicketSource) -> Select[Any]:
     )
 
 
+def rate_facts(window: Window, name: str, source: RateSource) -> Select[Any]:
+    """One row per case of a rate source decided in the window, shaped like :func:`facts`."""
+    events = _events(source.events, window)
+    cases = source.rows().subquery(f"{source.kind}_cases")
+    zero = literal(0, Integer)
+    return select(
+        local_date(cases.c.at).label("day"),
+        literal(source.kind, String).label("subject_kind"),
+        literal(name, String).label("clock_name"),
+        cases.c.branch_id,
+        cases.c.team_id,
+        cases.c.product_line,
+        cases.c.cause,
+        cases.c.channel,
+        literal(1, Integer).label("settled"),
+        case((cases.c.success, 1), else_=0).label("met"),
+        zero.label("handled"),
+        zero.label("handling_working_days"),
+    ).select_from(
+        events.join(
+            cases,
+            and_(
+                cases.c.id == events.c.ticket_id,
+                events.c.payload["to_status"].astext.in_(source.decided),
+            ),
+        )
+    )
+
+
 def all_facts(window: Window, sources: list[TicketSource]) -> FromClause:
-    """The settlement facts of every source as one selectable (``union all``)."""
+    """The settlement facts of every source and the cases of every rate source as one
+    selectable (``union all``)."""
     parts = [facts(settlements(window), source) for source in sources]
-    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("facts")
+    parts += [rate_facts(window, name, source) for name, source in RATE_SOURCES.items()]
+    return union_all(*parts).subquery("facts")
 
 
 def receipts(window: Window, source: TicketSource) -> FromClause:

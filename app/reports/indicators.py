@@ -12,9 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.principal import Principal
 from app.reports import repository, summary
 from app.reports.models import ALL_BRANCHES
-from app.reports.periods import GroupBy, Period, check_range, instants, rate
+from app.reports.periods import GroupBy, Period, check_range, rate
 from app.reports.schemas import ClockRate, IndicatorRow, ServiceIndicators
-from app.reports.sources import NOT_YET_RECORDED, RATE_SOURCES, TICKET_SOURCES
+from app.reports.sources import (
+    CALLBACK_SUCCESS,
+    FIRST_CONTACT_RESOLUTION,
+    RATE_SOURCES,
+    TICKET_SOURCES,
+)
 
 COMPLAINT = "complaint"
 
@@ -30,10 +35,13 @@ DEFINITIONS = {
     "average_handling_working_days": "Over complaints whose decision was notified in the "
     "bucket (C7 stopped by a counting decision notice): the working days after the receipt "
     "date up to and including the notice date, on the clock's statutory calendar.",
-    "first_contact_resolution_rate": "Inquiries answered in the first contact / inquiries "
-    "answered, by answer date.",
-    "callback_success_rate": "Callbacks completed (customer reached, record kept) / callbacks "
-    "ended (completed or unreachable), by end date.",
+    "first_contact_resolution_rate": "Inquiries answered in the contact that raised them / "
+    "inquiries answered, by the business date of the answer (null when none was answered).",
+    "callback_success_rate": "Callbacks that reached the customer (record kept) / callbacks "
+    "ended (completed — reached or refused — or unreachable; cancelled ones are not counted), "
+    "by the business date they ended (null when none ended). A refusal is contact, not "
+    "success. GET /v1/callbacks/success-rate counts the same successes over callbacks *due* in "
+    "a period, open ones included.",
 }
 
 
@@ -60,38 +68,48 @@ async def _group_labels(
 def _indicator_row(
     key: tuple[dt.date, str],
     rows: list[summary.RateRow],
-    extra: dict[str, dict[tuple[dt.date, str], tuple[int, int]]],
     group_by: GroupBy | None,
     labels: dict[str, str],
 ) -> IndicatorRow:
+    """One bucket and group, in one pass over its rows (a year by day is thousands of them)."""
     handling_clock = TICKET_SOURCES[COMPLAINT].handling_clock
-    complaints = [r for r in rows if r.subject_kind == COMPLAINT]
-    c7 = [r for r in complaints if r.clock_name == handling_clock]
-    handled = sum(r.handled for r in complaints)
-    handling_days = sum(r.handling_working_days for r in complaints)
+    clocks: list[ClockRate] = []
+    c7_met = c7_settled = handled = handling_days = 0
+    cases = {name: [0, 0] for name in RATE_SOURCES}  # successes, cases
+    for r in rows:
+        counted = cases.get(r.clock_name)
+        if counted is not None:
+            counted[0] += r.met
+            counted[1] += r.settled
+            continue
+        if r.settled > 0:
+            clocks.append(
+                ClockRate(
+                    ticket_kind=r.subject_kind,
+                    clock_name=r.clock_name,
+                    settled=r.settled,
+                    met=r.met,
+                    late=r.settled - r.met,
+                    on_time_rate=rate(r.met, r.settled),
+                )
+            )
+        if r.subject_kind == COMPLAINT:
+            handled += r.handled
+            handling_days += r.handling_working_days
+            if r.clock_name == handling_clock:
+                c7_met += r.met
+                c7_settled += r.settled
     bucket, value = key
-    extras = {name: rate(*figures.get(key, (0, 0))) for name, figures in extra.items()}
     return IndicatorRow(
         period_start=bucket,
         group=(value or None) if group_by is not None else None,
         group_label=labels.get(value),
-        clocks=[
-            ClockRate(
-                ticket_kind=r.subject_kind,
-                clock_name=r.clock_name,
-                settled=r.settled,
-                met=r.met,
-                late=r.settled - r.met,
-                on_time_rate=rate(r.met, r.settled),
-            )
-            for r in rows
-            if r.settled > 0
-        ],
-        complaint_handling_on_time_rate=rate(sum(r.met for r in c7), sum(r.settled for r in c7)),
+        clocks=clocks,
+        complaint_handling_on_time_rate=rate(c7_met, c7_settled),
         decisions_notified=handled,
         average_handling_working_days=round(handling_days / handled, 2) if handled else None,
-        first_contact_resolution_rate=extras.get("first_contact_resolution_rate"),
-        callback_success_rate=extras.get("callback_success_rate"),
+        first_contact_resolution_rate=rate(*cases[FIRST_CONTACT_RESOLUTION]),
+        callback_success_rate=rate(*cases[CALLBACK_SUCCESS]),
     )
 
 
@@ -110,38 +128,19 @@ async def service_indicators(
     dimension = group_by.value if group_by is not None else "total"
     scope = _scope(principal)
     rows: list[summary.RateRow] = []
-    extra: dict[str, dict[tuple[dt.date, str], tuple[int, int]]] = {}
-    notes = {name: note for name, note in NOT_YET_RECORDED.items() if RATE_SOURCES[name] is None}
     if scope is not None:
         rows = await summary.rates(
             session, dimension=dimension, scope=scope, first=first, last=last, period=period
         )
-        start, end = instants(first, last)
-        for name, source in RATE_SOURCES.items():
-            if source is not None:
-                extra[name] = await repository.success_rates(
-                    session,
-                    source,
-                    principal,
-                    start=start,
-                    end=end,
-                    period=period,
-                    dimension=dimension,
-                )
     grouped: dict[tuple[dt.date, str], list[summary.RateRow]] = defaultdict(list)
     for row in rows:
         grouped[(row.bucket, row.value)].append(row)
-    keys = set(grouped) | {key for figures in extra.values() for key in figures}
-    labels = await _group_labels(session, group_by, {value for _, value in keys})
+    labels = await _group_labels(session, group_by, {value for _, value in grouped})
     return ServiceIndicators(
         from_=first,
         to=last,
         period=period,
         group_by=group_by,
-        rows=[
-            _indicator_row(key, grouped.get(key, []), extra, group_by, labels)
-            for key in sorted(keys)
-        ],
+        rows=[_indicator_row(key, grouped[key], group_by, labels) for key in sorted(grouped)],
         definitions=DEFINITIONS,
-        notes=notes,
     )

@@ -87,12 +87,12 @@ class IndicatorRow(BaseModel):
         description="Mean working days from receipt to the decision notice, over those."
     )
     first_contact_resolution_rate: float | None = Field(
-        description="Inquiries resolved in the first contact / inquiries answered. Null until "
-        "the inquiry source is registered (see `notes`)."
+        description="Inquiries resolved in the first contact / inquiries answered in the "
+        "bucket; null when none was answered."
     )
     callback_success_rate: float | None = Field(
-        description="Callbacks completed / callbacks ended. Null until the callback source is "
-        "registered (see `notes`)."
+        description="Callbacks that reached the customer / callbacks ended (reached, refused "
+        "or unreachable) in the bucket; null when none ended."
     )
 
 
@@ -105,7 +105,6 @@ class ServiceIndicators(BaseModel):
     group_by: GroupBy | None
     rows: list[IndicatorRow]
     definitions: dict[str, str]
-    notes: dict[str, str] = Field(description="Why an indicator is null, when it is.")
 
 
 class Denominators(BaseModel):

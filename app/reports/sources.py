@@ -1,15 +1,16 @@
 """Where the reports get their tickets from: one source per ticket kind, registered here.
 
-Extension points for the features that are not merged yet:
+Every ticket kind is registered: complaints, inquiries, claim reports and callbacks. To add one:
 
 - **Ticket sources** (breaches, at-risk, on-time rates, handling time). A feature whose tickets
   run clocks adds ``app/<feature>/reporting.py`` with a ``dimensions()`` selectable (the columns
-  of :class:`TicketSource`; ``null()`` for those it lacks, e.g. an inquiry has no team or cause)
-  and one line in ``TICKET_SOURCES``. Then ``contact-desk reports-rebuild`` folds its past clock
-  outcomes into the daily summary.
+  of :class:`TicketSource`; typed nulls — ``cast(null(), UUID)`` — for those it lacks, e.g. an
+  inquiry has no team or cause, so the ``union all`` over the kinds lines up) and one line in
+  ``TICKET_SOURCES``. Then ``contact-desk reports-rebuild`` folds its past clock outcomes and
+  receipts into the summaries; from then on the periodic folding keeps them in step.
 - **Rate sources** (first-contact resolution of inquiries, callback success rate): a
-  :class:`RateSource` in ``RATE_SOURCES``. Until one is registered the indicator is ``null``,
-  with the note below in the response.
+  :class:`RateSource` in ``RATE_SOURCES``. Their cases are folded into the same summary as the
+  clocks' outcomes (under the rate's name), from the feed events that decide them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from typing import Any
 
 from sqlalchemy import Select
 
+from app.callbacks import reporting as callback_reporting
+from app.claims import reporting as claim_reporting
 from app.complaints import reporting as complaint_reporting
+from app.inquiries import reporting as inquiry_reporting
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +48,21 @@ class TicketSource:
 
 @dataclass(frozen=True, slots=True)
 class RateSource:
-    """A success rate computed from one feature's rows.
+    """A success rate over one feature's cases, folded into the summaries like the clocks.
 
-    ``rows()`` selects one row per counted case with the labels ``at`` (timestamptz: when the
-    case was decided, which puts it in a period), ``branch_id``, ``team_id``, ``product_line``,
-    ``cause``, ``channel`` (null where the kind has none) and ``success`` (boolean). E.g. first
-    contact resolution: answered inquiries, ``success = first_contact_resolution``; callback
-    success: callbacks that ended, ``success = status = 'completed'``.
+    ``rows()`` selects one row per counted case with the labels ``id`` (the ticket's uuid),
+    ``at`` (timestamptz: when the case was decided, which puts it in a period), ``branch_id``,
+    ``team_id``, ``product_line``, ``cause``, ``channel`` (null where the kind has none) and
+    ``success`` (boolean). A case is folded when the change feed has one of ``events`` of the
+    ticket whose ``to_status`` is in ``decided`` (the event that decided it, exactly once per
+    case). E.g. first-contact resolution: answered inquiries, success =
+    ``first_contact_resolution``; callback success: callbacks that ended, success = reached.
     """
 
+    kind: str
     rows: Callable[[], Select[Any]]
+    events: tuple[str, ...]
+    decided: tuple[str, ...]
 
 
 TICKET_SOURCES: dict[str, TicketSource] = {
@@ -62,24 +71,35 @@ TICKET_SOURCES: dict[str, TicketSource] = {
         dimensions=complaint_reporting.dimensions,
         handling_clock=complaint_reporting.HANDLING_CLOCK,
     ),
-    # "inquiry": TicketSource("inquiry", inquiry_reporting.dimensions),
-    # "claim_report": TicketSource("claim_report", claim_reporting.dimensions),
-    # "callback": TicketSource("callback", callback_reporting.dimensions),
+    inquiry_reporting.KIND: TicketSource(
+        kind=inquiry_reporting.KIND, dimensions=inquiry_reporting.dimensions
+    ),
+    claim_reporting.KIND: TicketSource(
+        kind=claim_reporting.KIND, dimensions=claim_reporting.dimensions
+    ),
+    callback_reporting.KIND: TicketSource(
+        kind=callback_reporting.KIND,
+        dimensions=callback_reporting.dimensions,
+        created_action=callback_reporting.CREATED_ACTION,
+    ),
 }
 
 FIRST_CONTACT_RESOLUTION = "first_contact_resolution_rate"
 CALLBACK_SUCCESS = "callback_success_rate"
 
-RATE_SOURCES: dict[str, RateSource | None] = {
-    FIRST_CONTACT_RESOLUTION: None,  # inquiries (issue 6): RateSource(inquiry_reporting.fcr)
-    CALLBACK_SUCCESS: None,  # callbacks (issue 7): RateSource(callback_reporting.success)
-}
-
-NOT_YET_RECORDED = {
-    FIRST_CONTACT_RESOLUTION: "null: inquiries are not recorded by this service yet (intake, "
-    "issue 6); the figure appears once the inquiry source is registered.",
-    CALLBACK_SUCCESS: "null: callbacks are not recorded by this service yet (issue 7); the "
-    "figure appears once the callback source is registered.",
+RATE_SOURCES: dict[str, RateSource] = {
+    FIRST_CONTACT_RESOLUTION: RateSource(
+        kind=inquiry_reporting.KIND,
+        rows=inquiry_reporting.first_contact_resolution,
+        events=inquiry_reporting.ANSWER_EVENTS,
+        decided=inquiry_reporting.ANSWERED,
+    ),
+    CALLBACK_SUCCESS: RateSource(
+        kind=callback_reporting.KIND,
+        rows=callback_reporting.success,
+        events=callback_reporting.END_EVENTS,
+        decided=callback_reporting.ENDED,
+    ),
 }
 
 

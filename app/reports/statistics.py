@@ -54,24 +54,29 @@ async def complaint_statistics(
     names = [d.value for d in dims]
     width = len(names)
     branch_at = names.index("branch") if "branch" in names else None
-    branch_ids = {row[branch_at] for row in rows if branch_at is not None and row[branch_at]}
-    labels = await repository.labels(session, branch_ids=branch_ids, team_ids=set())
+    branch_ids = {
+        uuid.UUID(b) for b in {row[branch_at] for row in rows if branch_at is not None} if b
+    }
+    found = await repository.labels(session, branch_ids=branch_ids, team_ids=set())
+    labels = {str(key): code for key, code in found.items()}
+    everything = (1 << width) - 1
+    alone = {everything ^ (1 << (width - 1 - i)): i for i in range(width)}
     total = 0
     cells: list[StatisticsCell] = []
     subtotals: dict[str, list[Subtotal]] = defaultdict(list)
+    # Thousands of rows: plain tuples, classified by the grouping() bitmask.
     for row in rows:
-        values, count, flags = row[:width], int(row[width] or 0), row[width + 1 :]
-        kept = [i for i, summed in enumerate(flags) if not summed]
-        if not kept:
+        mask, count = row[width + 1], int(row[width] or 0)
+        if mask == 0:
+            cells.append(_cell(names, row, count, labels))
+        if mask == everything:
             total = count
-        if len(kept) == width:
-            cells.append(_cell(dict(zip(names, values, strict=True)), count, labels))
-        if len(kept) == 1:
-            (i,) = kept
+        if (i := alone.get(mask)) is not None:  # with one dimension, also its cells
+            value = row[i]
             subtotals[names[i]].append(
                 Subtotal(
-                    value=str(values[i]) if values[i] is not None else None,
-                    label=labels.get(values[i]) if i == branch_at else None,
+                    value=value,
+                    label=labels.get(value) if i == branch_at else None,
                     count=count,
                 )
             )
@@ -94,7 +99,10 @@ async def complaint_statistics(
     )
 
 
-def _cell(values: dict[str, Any], count: int, labels: dict[uuid.UUID, str]) -> StatisticsCell:
+def _cell(
+    names: list[str], row: tuple[Any, ...], count: int, labels: dict[str, str]
+) -> StatisticsCell:
+    values = dict(zip(names, row, strict=False))
     branch = values.pop("branch", None)
     return StatisticsCell(
         **values,

@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Row,
     String,
     and_,
     cast,
@@ -52,7 +51,7 @@ from app.reports.models import (
     SlaSummary,
     TicketMonth,
 )
-from app.reports.periods import Period, full_months, instants
+from app.reports.periods import Period, full_months, instants, month_cover
 from app.reports.sources import TicketSource, ticket_sources
 
 logger = logging.getLogger(__name__)
@@ -309,14 +308,18 @@ async def ticket_counts(
     first: dt.date,
     last: dt.date,
     by: Sequence[str],
-) -> list[Row[Any]]:
+) -> list[tuple[Any, ...]]:
     """Tickets received from ``first`` to ``last`` (business dates, both included), counted per
-    combination of ``by``, per dimension of ``by`` alone and overall (grouping sets). Whole
-    months come from the monthly summary plus the receipts not folded yet; the days of a month
-    the range covers only in part are counted on the tickets themselves.
+    combination of ``by``, per dimension of ``by`` alone and overall (grouping sets).
 
-    Each row: the values of ``by``, the count, then one ``grouping()`` flag per dimension (1
-    where the row sums over it)."""
+    Whole months come from the monthly summary plus the receipts not folded yet. A month the
+    range covers only in part is counted on the tickets of the days it covers, or as the whole
+    month less the tickets of its other days, whichever reads fewer tickets
+    (``periods.month_cover``); combinations that come to nothing are left out.
+
+    Each row: the values of ``by`` as text (the branch's id too), the count, then the
+    ``grouping()`` bitmask of ``by`` (the first dimension is the highest bit; a set bit: the
+    row sums over that dimension)."""
     tickets = source.dimensions().subquery("tickets")
 
     def counted(rows: Any, amount: Any, *conditions: Any) -> Any:
@@ -328,17 +331,17 @@ async def ticket_counts(
             readable_by(principal, rows.c.branch_id), *conditions
         )
 
-    def received(rows: Any, first_day: dt.date, last_day: dt.date) -> Any:
-        start, end = instants(first_day, last_day)
-        return counted(rows, literal(1), rows.c.received_at >= start, rows.c.received_at < end)
+    def received(rows: Any, days: tuple[dt.date, dt.date], sign: int = 1) -> Any:
+        start, end = instants(*days)
+        return counted(rows, literal(sign), rows.c.received_at >= start, rows.c.received_at < end)
 
-    months = full_months(first, last)
-    if months is None:
-        parts = [received(tickets, first, last)]
-    else:
-        month_first, month_end = months
+    cover = month_cover(first, last)
+    parts = [received(tickets, days) for days in cover.add]
+    parts += [received(tickets, days, -1) for days in cover.subtract]
+    if cover.months is not None:
+        month_first, month_end = cover.months
         pending = facts.receipts(await _cursor_hint(session), source)
-        parts = [
+        parts += [
             counted(
                 TicketMonth.__table__,
                 TicketMonth.received,
@@ -346,20 +349,17 @@ async def ticket_counts(
                 TicketMonth.month >= month_first,
                 TicketMonth.month < month_end,
             ),
-            received(pending, month_first, month_end - dt.timedelta(days=1)),
+            received(pending, (month_first, month_end - dt.timedelta(days=1))),
         ]
-        if first < month_first:
-            parts.append(received(tickets, first, month_first - dt.timedelta(days=1)))
-        if last >= month_end:
-            parts.append(received(tickets, month_end, last))
     rows = union_all(*parts).subquery("received")
     keys = [rows.c[name] for name in by]
-    cells = select(*keys, func.sum(rows.c.n).label("n")).group_by(*keys).cte("cells")
+    total = func.sum(rows.c.n)
+    cells = select(*keys, total.label("n")).group_by(*keys).having(total != 0).cte("cells")
     cell_keys = [cells.c[name] for name in by]
     singles = [tuple_(key) for key in cell_keys] if len(cell_keys) > 1 else []
     query = select(
-        *cell_keys,
-        func.sum(cells.c.n).label("n"),
-        *(func.grouping(key).label(f"g_{key.name}") for key in cell_keys),
+        *(cast(key, String) if key.name == "branch" else key for key in cell_keys),
+        cast(func.sum(cells.c.n), BigInteger).label("n"),
+        func.grouping(*cell_keys).label("grouping"),
     ).group_by(func.grouping_sets(tuple_(*cell_keys), *singles, tuple_()))
-    return list((await (await session.connection()).execute(query)).all())
+    return list((await (await session.connection()).execute(query)).tuples().all())

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from app.cli import main
 from app.core.config import Environment, Settings, get_settings
 from app.main import create_app, lifespan
-from app.reports.models import SUMMARY_CURSOR, ReportCursor, SlaSummary
+from app.reports.models import SUMMARY_CURSOR, ReportCursor, SlaSummary, TicketMonth
 from tests.complaints.helpers import SMS_SENT, act, register
 from tests.conftest import add_actor
+from tests.intake.helpers import act as intake_act
 from tests.supervision.helpers import http
 from tests.supervision.receiver import LoopbackReceiver, serving
 
@@ -36,6 +37,18 @@ async def _complaint_accepted(app: FastAPI, headers: dict[str, str]) -> None:
         created = await register(client, headers, materials_complete=True)
         accepted = await act(client, headers, created, "accept", {"notice": SMS_SENT})
         assert accepted.status_code == 200
+
+
+async def _inquiry_answered(app: FastAPI, headers: dict[str, str]) -> None:
+    """An inquiry registered open and answered: its answer clock stops, met."""
+    async with http(app) as client:
+        body = {"channel": "hotline", "question": "犹豫期是多少天？"}
+        created = await client.post("/v1/inquiries", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        answered = await intake_act(
+            client, headers, "inquiries", created, "answer", {"answer": "15天"}
+        )
+        assert answered.status_code == 200, answered.text
 
 
 async def test_the_service_delivers_and_folds_in_the_background(
@@ -95,6 +108,7 @@ async def test_the_commands_deliver_and_rebuild(
         try:
             # Each command runs its own event loop, so it gets a thread of its own.
             assert await asyncio.to_thread(main, ["webhook-worker", "--once"]) == 0
+            await _inquiry_answered(committed_db, admin.headers)
             assert await asyncio.to_thread(main, ["reports-rebuild"]) == 0
         finally:
             monkeypatch.delenv("DATABASE_URL")
@@ -106,5 +120,8 @@ async def test_the_commands_deliver_and_rebuild(
     async with committed_db.state.db.session_factory() as session:
         cursor = await session.get_one(ReportCursor, SUMMARY_CURSOR)
         names = set((await session.scalars(select(SlaSummary.clock_name))).all())
+        received = set((await session.scalars(select(TicketMonth.subject_kind))).all())
     assert cursor.after_xact > 0
-    assert names == {"C3_acceptance_notice"}
+    # The inquiry's answer clock, and the inquiry as a first-contact-resolution case.
+    assert names == {"C3_acceptance_notice", "inquiry_answer", "first_contact_resolution_rate"}
+    assert received == {"complaint", "inquiry"}
