@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -82,6 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await _migrate_with_retry(db)
         await ensure_first_admin(db.session_factory, settings)
         await _start_background_tasks(app, settings, db, resources, tasks)
+        _settle_garbage_collector()
         logger.info("service ready", extra={"embedded_database": embedded is not None})
         yield
     finally:
@@ -94,6 +96,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.dispose()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
+
+
+def _settle_garbage_collector() -> None:
+    """Keep the start-up objects (modules, the app, mappers: hundreds of thousands) out of
+    garbage collection, and collect the young generation less often. Measured on IVR intake:
+    collections had cost 0.15 ms per request on average, and each full collection, walking
+    every start-up object, stalled all requests in flight for tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 50)
 
 
 async def _start_background_tasks(

@@ -35,6 +35,10 @@ class Gate:
         self._timeout = timeout
 
     async def __aenter__(self) -> None:
+        if not self._slots.locked():
+            # The usual case: a slot is free and nobody waits (wait_for would cost a task).
+            await self._slots.acquire()
+            return
         try:
             await asyncio.wait_for(self._slots.acquire(), self._timeout)
         except TimeoutError as exc:
