@@ -273,7 +273,9 @@ def start_service(url: str, port: int, *, workers: int, pool: int) -> subprocess
         "CONTACT_DESK_ADMIN_PASSWORD": "bench-admin-password-not-used-anywhere",
     }
     command = [
-        str(Path(sys.executable).with_name("contact-desk")),
+        sys.executable,
+        "-m",
+        "app.cli",
         "serve",
         "--host",
         "127.0.0.1",

@@ -54,6 +54,7 @@ INTENTS = [
 ]
 BRANCHES = ("HQ", "BJ01", "SH01", "GZ01")
 DATABASE = "bench_intake"
+ROOT = Path(__file__).resolve().parents[1]
 RETRY_WINDOW = 64  # a retry repeats one of the last 64 calls sent: often one still in flight
 
 
@@ -124,9 +125,9 @@ def start_service(url: str, port: int, workers: int, log_level: str) -> subproce
         "CONTACT_DESK_DB_MAX_OVERFLOW": "20",
         "CONTACT_DESK_LOG_LEVEL": log_level,
     }
-    command = [str(Path(sys.executable).with_name("contact-desk")), "serve"]
+    command = [sys.executable, "-m", "app.cli", "serve"]
     command += ["--port", str(port), "--workers", str(workers)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
 async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
