@@ -609,6 +609,7 @@ async def run(args: argparse.Namespace) -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         service = start_service(url, port, args.workers, args.log_level)
+        memory.add("service", service.pid)
         await wait_ready(base, service)
         args.service_pid = service.pid
         await seed_reference(engine, args.policies)
@@ -617,7 +618,6 @@ async def run(args: argparse.Namespace) -> None:
             f"Service: contact-desk serve --workers {args.workers} (log level {args.log_level}),"
             " embedded PostgreSQL 16 and the load generator on the same machine"
         )
-        memory.add("service", service.pid)
         intake = await bench_intake(base, engine, args)
         ceiling = await pgbench_intake(pg.socket_dir, args)
         intake.update(pgbench_tps=ceiling.get("tps"), pgbench_what=ceiling["what"])
