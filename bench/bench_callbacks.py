@@ -246,9 +246,7 @@ async def seed(
     return [{"Authorization": f"Bearer {token}"} for token in tokens], branch.id
 
 
-async def bench_claim_query(
-    engine: AsyncEngine, branch_id: uuid.UUID, runs: int
-) -> list[float]:
+async def bench_claim_query(engine: AsyncEngine, branch_id: uuid.UUID, runs: int) -> list[float]:
     """The claim query alone (lock the next callable row, then roll back), one connection."""
     factory = make_session_factory(engine)
     agent, samples = bench_agent(branch_id), []

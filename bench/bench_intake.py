@@ -341,9 +341,7 @@ async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> int:
     return int(tickets - linked + repeated)
 
 
-async def bench_intake(
-    base: str, engine: AsyncEngine, args: argparse.Namespace
-) -> dict[str, Any]:
+async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base) as client:
         headers = await ivr_key(client)
     warm = intake_requests(300, 0.0, args.policies, prefix="warm")
