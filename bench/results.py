@@ -134,7 +134,10 @@ def render_benchmark(result: dict[str, Any]) -> str:
     name = result["benchmark"]
     lines = [f"### {result.get('title', name)}", ""]
     if result.get("command"):
-        lines.append(f"`{result['command']}` — {result.get('seconds_taken', 0):,.0f} s")
+        lines.append(
+            f"`{result['command']}` — {result.get('date', '')},"
+            f" {result.get('seconds_taken', 0):,.0f} s"
+        )
         lines.append("")
     if result.get("error"):
         lines += [f"**Failed:** {result['error']}", ""]
