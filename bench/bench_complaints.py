@@ -265,6 +265,7 @@ def main() -> None:
         if service.poll() is None:
             service.kill()
         pg.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     share = registration["rps"] / ceiling["tps"] * 100
     write_json(args.json, {
         "benchmark": "complaints",
