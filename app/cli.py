@@ -1,5 +1,5 @@
 """The ``contact-desk`` command: serve, migrate, worker, webhook-worker, reports-rebuild,
-export-openapi."""
+export-openapi, bench."""
 
 from __future__ import annotations
 
@@ -243,6 +243,31 @@ def cmd_export_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCH_RUNNER = Path(__file__).resolve().parents[1] / "bench" / "run_all.py"
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run ``bench/run_all.py``: the benchmarks live in the source checkout, not the package."""
+    import subprocess
+
+    if not BENCH_RUNNER.exists():
+        print(
+            f"contact-desk bench needs a source checkout: {BENCH_RUNNER} is missing "
+            "(the benchmarks are not part of the installed package).",
+            file=sys.stderr,
+        )
+        return 2
+    forwarded = ["--quick"] if args.quick else []
+    for name in args.only or []:
+        forwarded += ["--only", name]
+    if args.output:
+        forwarded += ["--output", args.output]
+    command = [sys.executable, str(BENCH_RUNNER), *forwarded]
+    # The checkout's own script and this interpreter; arguments are passed as a list.
+    done = subprocess.run(command, cwd=BENCH_RUNNER.parents[1], check=False)  # noqa: S603
+    return done.returncode
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contact-desk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -274,6 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-openapi", help="write the OpenAPI document")
     export.add_argument("--output", default=str(DEFAULT_OPENAPI_PATH))
     export.set_defaults(func=cmd_export_openapi)
+
+    bench = commands.add_parser(
+        "bench", help="run every benchmark and write bench/RESULTS.md (needs a source checkout)"
+    )
+    bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds each")
+    bench.add_argument("--only", action="append", help="run only this benchmark (repeatable)")
+    bench.add_argument("--output", help="Markdown file to write (default: bench/RESULTS.md)")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -1,6 +1,6 @@
 """Throughput of due-date computations on the packaged CN calendar.
 
-    python bench/bench_calendar_arithmetic.py [--calls N]
+    python bench/bench_calendar_arithmetic.py [--calls N] [--json PATH]
 
 Prints construction time (JSON parse and calendar build, separately) and due dates per second
 for a mix of add_working_days / add_calendar_days over random starts 2004-2027 and amounts 1-60.
@@ -15,6 +15,8 @@ import random
 import statistics
 import time
 
+from common import MemorySampler, measure, write_json
+
 from app.calendar.arithmetic import WorkingCalendar
 from app.calendar.official_data import load_official_cn
 
@@ -24,7 +26,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20250930)
+    parser.add_argument("--json", help="write the machine-readable result here")
     args = parser.parse_args()
+    memory = MemorySampler({}, own="benchmark process").__enter__()
 
     t0 = time.perf_counter()
     data = load_official_cn()
@@ -67,6 +71,20 @@ def main() -> None:
         f"({mixed / args.calls * 1e6:.2f} us per call, {args.calls:,} calls)"
     )
     print(f"add_working_days + is_provisional: {args.calls / with_flag:,.0f} /s")
+    memory.stop()
+    build = {"load_json_ms": load_ms, "first_build_ms": builds[0],
+             "build_ms": statistics.median(builds[1:])}  # fmt: skip
+    write_json(args.json, {
+        "benchmark": "calendar",
+        "title": "Calendar arithmetic (issue 4)",
+        "measures": [
+            measure("due_dates_mixed", f"mixed add_working_days / add_calendar_days,"
+                    f" {args.calls:,} calls", rate=args.calls / mixed, unit="/s", extra=build),
+            measure("due_dates_with_flag", "add_working_days + is_provisional",
+                    rate=args.calls / with_flag, unit="/s"),
+        ],
+        "memory": memory.result(),
+    })  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Callback work queue figures: claim-next + attempt throughput with concurrent agents.
 
     python bench/bench_callbacks.py [--agents 32] [--seconds 30] [--callable 20000]
-        [--backlog 80000] [--history 200000] [--workers 1] [--pool 40]
+        [--backlog 80000] [--history 200000] [--workers 1] [--pool 40] [--json PATH]
 
 A scratch database on an embedded PostgreSQL in a temporary folder (migrated to head, removed
 afterwards) holds ``--callable`` callbacks that are due and callable now and ``--backlog``
@@ -36,8 +36,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pgbench_scripts  # bench/ is on sys.path when this script runs
+from common import MemorySampler, measure, postmaster_pid, quantiles_ms, run_pgbench, write_json
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -243,7 +246,7 @@ async def seed(
     return [{"Authorization": f"Bearer {token}"} for token in tokens], branch.id
 
 
-async def bench_claim_query(engine: AsyncEngine, branch_id: uuid.UUID, runs: int) -> None:
+async def bench_claim_query(engine: AsyncEngine, branch_id: uuid.UUID, runs: int) -> list[float]:
     """The claim query alone (lock the next callable row, then roll back), one connection."""
     factory = make_session_factory(engine)
     agent, samples = bench_agent(branch_id), []
@@ -258,6 +261,7 @@ async def bench_claim_query(engine: AsyncEngine, branch_id: uuid.UUID, runs: int
             await session.rollback()
     print(f"    claim query alone (checkout, SELECT … FOR UPDATE SKIP LOCKED LIMIT 1, rollback):"
           f" {cuts(samples)}")  # fmt: skip
+    return samples
 
 
 def start_service(url: str, port: int, *, workers: int, pool: int) -> subprocess.Popen[bytes]:
@@ -273,7 +277,9 @@ def start_service(url: str, port: int, *, workers: int, pool: int) -> subprocess
         "CONTACT_DESK_ADMIN_PASSWORD": "bench-admin-password-not-used-anywhere",
     }
     command = [
-        str(Path(sys.executable).with_name("contact-desk")),
+        sys.executable,
+        "-m",
+        "app.cli",
         "serve",
         "--host",
         "127.0.0.1",
@@ -361,7 +367,9 @@ def cuts(samples: list[float]) -> str:
     return f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms (n = {len(samples):,})"
 
 
-def report(tally: Tally, elapsed: float, service_cpu: float, generator_cpu: float) -> None:
+def report(
+    tally: Tally, elapsed: float, service_cpu: float, generator_cpu: float
+) -> dict[str, Any]:
     requests = len(tally.claim_ms) + len(tally.attempt_ms)
     print(f"    CPU per request: service {service_cpu / requests * 1e3:.1f} ms,"
           f" load generator {generator_cpu / requests * 1e3:.1f} ms;"
@@ -373,6 +381,39 @@ def report(tally: Tally, elapsed: float, service_cpu: float, generator_cpu: floa
     print(f"    all:        {cuts(tally.claim_ms + tally.attempt_ms)}")
     print(f"    statuses: {dict(sorted(tally.statuses.items()))}; agents that emptied the queue:"
           f" {tally.empty}")  # fmt: skip
+    return measure(
+        "claim_and_attempt", "callbacks worked: claim-next then an attempt, per agent",
+        rate=tally.worked / elapsed, unit="callbacks/s",
+        **quantiles_ms(tally.claim_ms + tally.attempt_ms),
+        extra={"requests_per_s": requests / elapsed,
+               "claim_p99_ms": quantiles_ms(tally.claim_ms).get("p99_ms"),
+               "attempt_p99_ms": quantiles_ms(tally.attempt_ms).get("p99_ms"),
+               "service_cpu_ms_per_request": service_cpu / requests * 1e3,
+               "non_200": sum(n for s, n in tally.statuses.items() if s != 200)},
+    )  # fmt: skip
+
+
+async def pgbench_queue(
+    server_socket: str, engine: AsyncEngine, branch_id: uuid.UUID, args: argparse.Namespace
+) -> dict[str, Any]:
+    """claim-next + attempt as SQL on the same queue, one pgbench client per agent."""
+    async with engine.connect() as connection:
+        agent = await connection.scalar(
+            text("SELECT id FROM users WHERE username = 'bench-agent-000'")
+        )
+    folder = Path(tempfile.mkdtemp(prefix="bench-callbacks-pgbench-"))
+    script = folder / "claim_attempt.sql"
+    script.write_text(
+        pgbench_scripts.callback_claim_attempt(str(branch_id), str(agent), list(KINDS)),
+        encoding="utf-8",
+    )
+    result = await asyncio.to_thread(
+        run_pgbench, server_socket, "bench_callbacks", [(script, 1)], clients=args.agents,
+        seconds=args.seconds,
+    )  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"    pgbench, claim-next + attempt transactions, {args.agents} clients: {result}")
+    return result
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -382,6 +423,7 @@ async def run(args: argparse.Namespace) -> None:
     settings = Settings(database_url=url, db_statement_timeout_ms=600_000)
     engine = create_engine_from_settings(settings, url)
     service: subprocess.Popen[bytes] | None = None
+    memory = MemorySampler({"postgres": postmaster_pid(server.data_dir)}).__enter__()
     try:
         await migrate.upgrade(engine)
         print(f"Machine: {machine()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
@@ -396,15 +438,31 @@ async def run(args: argparse.Namespace) -> None:
         port = free_port()
         service = start_service(url, port, workers=args.workers, pool=args.pool)
         base = f"http://127.0.0.1:{port}"
+        memory.add("service", service.pid)
         await wait_ready(base, service)
         print(f"    service: {args.workers} worker(s), pool {args.pool}; {args.agents} agents")
         await load(base, headers, args.warmup)  # connections, caches, prepared statements
         cpu_before, own_before = cpu_seconds(service.pid), time.process_time()
         tally, elapsed = await load(base, headers, args.seconds)
         service_cpu = cpu_seconds(service.pid) - cpu_before
-        report(tally, elapsed, service_cpu, time.process_time() - own_before)
-        await bench_claim_query(engine, branch_id, runs=200)
+        queue = report(tally, elapsed, service_cpu, time.process_time() - own_before)
+        memory.stop()
+        claim_ms = await bench_claim_query(engine, branch_id, runs=args.claim_runs)
+        ceiling = await pgbench_queue(server.socket_dir, engine, branch_id, args)
+        queue["pgbench_what"] = (
+            "claim-next (held one?, queue head FOR UPDATE SKIP LOCKED, hold, timeline, phones,"
+            " clocks) and an attempt (lock, attempt row, reschedule, timeline, read-backs):"
+            f" two transactions, {args.agents} clients, {args.seconds:g} s"
+        )
+        if ceiling.get("tps"):
+            queue.update(pgbench_tps=ceiling["tps"], ratio=queue["rate"] / ceiling["tps"])
+        measures = [queue, measure("claim_query", "the claim query alone (checkout, SELECT …"
+                                   " FOR UPDATE SKIP LOCKED LIMIT 1, rollback)",
+                                   **quantiles_ms(claim_ms))]  # fmt: skip
+        write_json(args.json, {"benchmark": "callbacks", "title": "Callbacks (issue 7)",
+                               "measures": measures, "memory": memory.result()})  # fmt: skip
     finally:
+        memory.stop()
         if service is not None:
             service.send_signal(signal.SIGTERM)
             service.wait(timeout=30)
@@ -423,6 +481,8 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pool", type=int, default=40)
+    parser.add_argument("--claim-runs", type=int, default=200)
+    parser.add_argument("--json", help="write the machine-readable result here")
     asyncio.run(run(parser.parse_args()))
 
 

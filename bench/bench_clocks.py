@@ -1,6 +1,6 @@
 """Clock engine figures: due-date maths, a full sweep over 1,000,000 clocks, supervisor queries.
 
-    python bench/bench_clocks.py [--clocks 1000000] [--overdue 20000] [--calls 300000]
+    python bench/bench_clocks.py [--clocks 1000000] [--overdue 20000] [--calls 300000] [--json PATH]
 
 Runs against a scratch database on an embedded PostgreSQL in a temporary folder (migrated to
 head, removed afterwards). Targets: >= 200,000 due dates/s through ``app.clocks.due``; one full
@@ -18,7 +18,9 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from common import MemorySampler, measure, postmaster_pid, quantiles_ms, write_json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -78,7 +80,7 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024**2:.0f} GiB RAM"
 
 
-async def bench_due_dates(factory: async_sessionmaker[AsyncSession], calls: int) -> None:
+async def bench_due_dates(factory: async_sessionmaker[AsyncSession], calls: int) -> float:
     async with factory() as session:
         view = await calendar_service.get_view(session, "CN")
     rng = random.Random(20251014)
@@ -106,6 +108,7 @@ async def bench_due_dates(factory: async_sessionmaker[AsyncSession], calls: int)
         f"(a) due.compute_due (working/calendar days, with due_at and provisional): "
         f"{calls / elapsed:,.0f} /s ({elapsed / calls * 1e6:.2f} us each, {calls:,} calls)"
     )
+    return calls / elapsed
 
 
 async def populate(engine: AsyncEngine, *, total: int, overdue: int, now: dt.datetime) -> None:
@@ -126,7 +129,9 @@ async def populate(engine: AsyncEngine, *, total: int, overdue: int, now: dt.dat
     )
 
 
-async def bench_sweep(factory: async_sessionmaker[AsyncSession], now: dt.datetime) -> None:
+async def bench_sweep(
+    factory: async_sessionmaker[AsyncSession], now: dt.datetime
+) -> tuple[float, dict[str, Any]]:
     batch = Settings.model_construct().sweep_batch_size
     t0 = time.perf_counter()
     result = await sweeper.sweep(factory, now, batch=batch)
@@ -141,6 +146,7 @@ async def bench_sweep(factory: async_sessionmaker[AsyncSession], now: dt.datetim
         f"    next sweep with nothing to do: {(time.perf_counter() - t0) * 1e3:.1f} ms"
         f" ({again.breached} breaches)"
     )
+    return elapsed, {"breaches": result.breached, "warnings": result.warned}
 
 
 def percentiles(samples: list[float]) -> str:
@@ -150,7 +156,7 @@ def percentiles(samples: list[float]) -> str:
 
 async def bench_queries(
     factory: async_sessionmaker[AsyncSession], now: dt.datetime, runs: int
-) -> None:
+) -> tuple[list[float], list[float]]:
     rng = random.Random(7)
     breach_ms: list[float] = []
     risk_ms: list[float] = []
@@ -187,6 +193,7 @@ async def bench_queries(
     print(f"    at-risk query (running, due within 1-5 days, LIMIT 50), {runs} runs: "
           f"{percentiles(risk_ms)}")  # fmt: skip
     print(f"    plan: {plans[1]}")
+    return breach_ms, risk_ms
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -194,16 +201,37 @@ async def run(args: argparse.Namespace) -> None:
     server = start_embedded(folder / "pg", database="bench_clocks")
     settings = Settings(database_url=server.url("bench_clocks"), db_statement_timeout_ms=600_000)
     engine = create_engine_from_settings(settings, server.url("bench_clocks"))
+    memory = MemorySampler(
+        {"postgres": postmaster_pid(server.data_dir)}, own="benchmark process"
+    ).__enter__()
     try:
         await migrate.upgrade(engine)
         factory = make_session_factory(engine)
         print(f"Machine: {machine()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
-        await bench_due_dates(factory, args.calls)
+        due_rate = await bench_due_dates(factory, args.calls)
         now = utc_now()
         await populate(engine, total=args.clocks, overdue=args.overdue, now=now)
-        await bench_sweep(factory, now)
-        await bench_queries(factory, now, args.runs)
+        swept, counts = await bench_sweep(factory, now)
+        breach_ms, risk_ms = await bench_queries(factory, now, args.runs)
+        memory.stop()
+        size = {"clocks": args.clocks, "runs": args.runs}
+        write_json(args.json, {
+            "benchmark": "clocks",
+            "title": "Clocks (issue 4)",
+            "measures": [
+                measure("compute_due", f"app.clocks.due.compute_due, {args.calls:,} clocks",
+                        rate=due_rate, unit="/s"),
+                measure("sweep", f"one full sweep of {args.clocks:,} clocks", seconds=swept,
+                        extra={**counts, "clocks": args.clocks}),
+                measure("breach_query", "breach query, 7-day period, LIMIT 50",
+                        **quantiles_ms(breach_ms), extra=size),
+                measure("at_risk_query", "at-risk query, due within 1-5 days, LIMIT 50",
+                        **quantiles_ms(risk_ms), extra=size),
+            ],
+            "memory": memory.result(),
+        })  # fmt: skip
     finally:
+        memory.stop()
         await engine.dispose()
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -215,6 +243,7 @@ def main() -> None:
     parser.add_argument("--overdue", type=int, default=20_000)
     parser.add_argument("--calls", type=int, default=300_000)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--json", help="write the machine-readable result here")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -1,7 +1,7 @@
 """Complaint throughput: registration and full lifecycles at 32 concurrent clients, beside the
 raw PostgreSQL ceiling for the same transactions (pgbench), all on this machine in one run.
 
-    .venv/bin/python bench/bench_complaints.py [--seconds 20] [--workers 2]
+    .venv/bin/python bench/bench_complaints.py [--seconds 20] [--workers 2] [--json PATH]
 
 Starts an embedded PostgreSQL in a temporary folder and ``contact-desk serve`` against it, then:
 1. registration: ``wrk`` (if installed; ``apt-get install wrk``) or the Python client, 32 conns;
@@ -33,6 +33,15 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import pgbench_scripts  # noqa: E402 - bench/ is on sys.path when this script runs
+from common import (  # noqa: E402
+    MemorySampler,
+    measure,
+    postmaster_pid,
+    run_pgbench,
+    write_json,
+)
 
 from app.db.embedded import start_embedded  # noqa: E402
 
@@ -206,67 +215,37 @@ async def run_lifecycles(base: str, token: str, seconds: int) -> dict[str, float
             "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99)}  # fmt: skip
 
 
-# The ten statements one registration runs (counted from the service's own SQL), same tables.
-PGBENCH_REGISTRATION = """
-\\set n random(1, 2000000000)
-BEGIN;
-SELECT id, role, branch_id, team_id, active FROM users WHERE username = 'bench.agent';
-SELECT nextval('complaint_number_seq');
-INSERT INTO complaints (id, number, branch_id, status, rule_set_version, channel, received_at,
-  registered_by, complainant_name, complainant_relation, id_number_enc, id_number_hash,
-  policy_number, product_line, cause_code, description, materials_received, materials_missing,
-  version, handling_limit_days, outcome, created_at, updated_at)
-VALUES (md5(:n::text || 'c')::uuid, 'PB' || :n, (SELECT id FROM branches LIMIT 1), 'registered', 1,
-  'hotline', now(), 'user:bench', '张三', 'policyholder', repeat('x', 90), md5(:n::text),
-  'P-2026-000123', 'life', 'mis_selling', '销售误导', '["投诉书"]', '[]', 1, 15, '{}', now(), now());
-SELECT code, version, xmin::text FROM calendars WHERE code = 'CN' FOR SHARE;
-INSERT INTO clocks (id, subject_kind, subject_id, name, rule_set_version, unit, amount, roll_forward,
-  calendar_code, started_at, start_date, due_date, due_at, provisional, paused_units, version)
-VALUES (md5(:n::text || 'k7')::uuid, 'complaint', md5(:n::text || 'c')::uuid, 'C7_handling_decision', 1,
-  'calendar_days', 15, true, 'CN', now(), current_date, current_date + 15, now() + interval '15 days', false, 0, 1);
-INSERT INTO complainant_phones (complaint_id, position, phone_enc, phone_hash)
-VALUES (md5(:n::text || 'c')::uuid, 0, repeat('y', 90), md5(:n::text || 'p'));
-INSERT INTO clock_events (clock_id, kind, at, actor, calendar_version, data)
-VALUES (md5(:n::text || 'k7')::uuid, 'started', now(), 'user:bench', 1, '{}');
-INSERT INTO clocks (id, subject_kind, subject_id, name, rule_set_version, unit, amount, roll_forward,
-  calendar_code, started_at, start_date, due_date, due_at, provisional, paused_units, version)
-VALUES (md5(:n::text || 'k2')::uuid, 'complaint', md5(:n::text || 'c')::uuid, 'C2_supplement_or_confirm',
-  1, 'working_days', 5, true, 'CN', now(), current_date, current_date + 7, now() + interval '7 days', false, 0, 1);
-INSERT INTO clock_events (clock_id, kind, at, actor, calendar_version, data)
-VALUES (md5(:n::text || 'k2')::uuid, 'started', now(), 'user:bench', 1, '{}');
-INSERT INTO ticket_events (ticket_kind, ticket_id, at, actor, action, to_status, data)
-VALUES ('complaint', md5(:n::text || 'c')::uuid, now(), 'user:bench', 'register', 'registered', '{}');
-COMMIT;
-"""
-
-
-def run_pgbench(socket_dir: str, seconds: int, folder: Path) -> dict[str, float]:
+def run_pgbench_registration(socket_dir: str, seconds: int, folder: Path) -> dict[str, float]:
+    """The registration transaction as the service sends it now (BEGIN; one WITH … INSERT
+    statement; COMMIT), 32 clients, on the same database."""
     script = folder / "registration.sql"
-    script.write_text(PGBENCH_REGISTRATION, encoding="utf-8")
-    binary = shutil.which("pgbench") or str(
-        Path(sys.executable).parent.parent / "lib" / f"python{sys.version_info.major}."
-        f"{sys.version_info.minor}" / "site-packages" / "pgserver" / "pginstall" / "bin" / "pgbench"
-    )
-    out = subprocess.run(
-        [binary, "-h", socket_dir, "-U", "postgres", "-n", "-c", str(CLIENTS), "-j", "2",
-         "-T", str(seconds), "-r", "-f", str(script), "contact_desk"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    latency = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))  # type: ignore[union-attr]
-    return {"tps": tps, "latency_avg_ms": latency}
+    ctx = asyncio.run(pgbench_scripts.context(socket_dir, "contact_desk"))
+    script.write_text(pgbench_scripts.registration(ctx), encoding="utf-8")
+    result = run_pgbench(socket_dir, "contact_desk", [(script, 1)], clients=CLIENTS,
+                         seconds=seconds)  # fmt: skip
+    if "error" in result:
+        raise SystemExit(f"pgbench failed: {result['error']}")
+    written = asyncio.run(pgbench_scripts.scalar(
+        socket_dir, "contact_desk", "SELECT count(*) FROM complaints WHERE number LIKE 'PB%'"))  # fmt: skip
+    if not written:
+        raise SystemExit("pgbench's registrations wrote nothing (calendar guard not met?)")
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", help="write the machine-readable result here")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-complaints-"))
     pg = start_embedded(folder / "pg")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     service = start_service(pg.url(), port, args.workers, folder)
+    memory = MemorySampler(
+        {"service": service.pid, "postgres": postmaster_pid(pg.data_dir)}
+    ).__enter__()
     try:
         token = agent_token(base)
         httpx.post(f"{base}/v1/complaints", json=REGISTRATION,
@@ -277,14 +256,36 @@ def main() -> None:
             tool = "httpx"
             registration = asyncio.run(run_python_registration(base, token, args.seconds))
         lifecycle = asyncio.run(run_lifecycles(base, token, args.seconds))
+        memory.stop()
         service.send_signal(signal.SIGTERM)
         service.wait(timeout=30)
-        ceiling = run_pgbench(pg.socket_dir, args.seconds, folder)
+        ceiling = run_pgbench_registration(pg.socket_dir, args.seconds, folder)
     finally:
+        memory.stop()
         if service.poll() is None:
             service.kill()
         pg.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     share = registration["rps"] / ceiling["tps"] * 100
+    write_json(args.json, {
+        "benchmark": "complaints",
+        "title": "Complaints (issue 5)",
+        "measures": [
+            measure("registration", f"registration, POST /v1/complaints ({tool}, {CLIENTS}"
+                    f" connections, {args.workers} workers)", rate=registration["rps"],
+                    unit="req/s", p50_ms=registration["p50"], p99_ms=registration["p99"],
+                    pgbench_tps=ceiling["tps"],
+                    pgbench_what=f"BEGIN; the one WITH … INSERT statement of a registration"
+                    f" (app.db.batch); COMMIT — {CLIENTS} clients, {args.seconds} s",
+                    extra={"non_2xx": registration["non2xx"], "errors": registration["errors"]}),
+            measure("lifecycle", "full lifecycles, register → … → close (7 requests),"
+                    f" {CLIENTS} clients", rate=lifecycle["rps"], unit="req/s",
+                    p50_ms=lifecycle["p50"], p99_ms=lifecycle["p99"],
+                    extra={"lifecycles_per_s": lifecycle["lifecycles_per_s"],
+                           "failures": lifecycle["failures"]}),
+        ],
+        "memory": memory.result(),
+    })  # fmt: skip
     print(json.dumps({"registration": registration, "lifecycle": lifecycle, "pgbench": ceiling},
                      indent=2))  # fmt: skip
     print(f"""
@@ -295,7 +296,7 @@ and database on the same 2-core machine; {CLIENTS} concurrent clients, {args.sec
 | measure | result |
 |---|---|
 | registration ({tool}, POST /v1/complaints) | {registration["rps"]:.0f} requests/s, p50 {registration["p50"]:.1f} ms, p99 {registration["p99"]:.1f} ms, {registration["non2xx"]} non-2xx |
-| pgbench, the same registration transaction (32 clients) | {ceiling["tps"]:.0f} transactions/s, avg {ceiling["latency_avg_ms"]:.1f} ms |
+| pgbench, the same registration transaction ({CLIENTS} clients) | {ceiling["tps"]:.0f} transactions/s, avg {ceiling["latency_avg_ms"]:.1f} ms |
 | registration as a share of the pgbench ceiling | {share:.0f} % |
 | full lifecycles (register → … → close, 7 requests) | {lifecycle["lifecycles_per_s"]:.1f} lifecycles/s = {lifecycle["rps"]:.0f} requests/s, p50 {lifecycle["p50"]:.1f} ms, p99 {lifecycle["p99"]:.1f} ms, {lifecycle["failures"]} failures |
 """)

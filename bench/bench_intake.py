@@ -2,6 +2,7 @@
 
     python bench/bench_intake.py [--workers 2] [--requests 12000] [--concurrency 32]
         [--retry-share 0.3] [--tickets 1000000] [--lookup-rate 200] [--lookup-seconds 60]
+        [--json PATH]
 
 Starts an embedded PostgreSQL in a temporary folder, migrates it, and runs the service as a
 subprocess (``contact-desk serve`` on a free loopback port) against it; httpx.AsyncClient is the
@@ -32,6 +33,15 @@ from typing import Any
 
 import httpx
 import intake_seed as seed  # bench/ is on sys.path when this script runs
+import pgbench_scripts
+from common import (
+    MemorySampler,
+    measure,
+    postmaster_pid,
+    quantiles_ms,
+    run_pgbench,
+    write_json,
+)
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -54,6 +64,7 @@ INTENTS = [
 ]
 BRANCHES = ("HQ", "BJ01", "SH01", "GZ01")
 DATABASE = "bench_intake"
+ROOT = Path(__file__).resolve().parents[1]
 RETRY_WINDOW = 64  # a retry repeats one of the last 64 calls sent: often one still in flight
 
 
@@ -124,9 +135,9 @@ def start_service(url: str, port: int, workers: int, log_level: str) -> subproce
         "CONTACT_DESK_DB_MAX_OVERFLOW": "20",
         "CONTACT_DESK_LOG_LEVEL": log_level,
     }
-    command = [str(Path(sys.executable).with_name("contact-desk")), "serve"]
+    command = [sys.executable, "-m", "app.cli", "serve"]
     command += ["--port", str(port), "--workers", str(workers)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
 async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -293,7 +304,7 @@ def run_intake_wrk(
     return figures
 
 
-async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> None:
+async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> int:
     distinct_calls = len({c["call_id"] for c in sent})
     creating = len(
         {c["call_id"] for c in sent if c["intent"] in {"inquiry", "claim_report", "complaint"}}
@@ -327,9 +338,10 @@ async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> None:
         f"    duplicates: {tickets - linked:,} tickets without their own call,"
         f" {repeated} call ids stored twice"
     )
+    return int(tickets - linked + repeated)
 
 
-async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace) -> None:
+async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base) as client:
         headers = await ivr_key(client)
     warm = intake_requests(300, 0.0, args.policies, prefix="warm")
@@ -357,8 +369,15 @@ async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace)
             f" CPU per request: service {per_request[0]:.2f} ms, PostgreSQL"
             f" {per_request[1]:.2f} ms"
         )
-        await duplicates(engine, warm + sent)
-        return
+        found = await duplicates(engine, warm + sent)
+        return measure(
+            "ivr_intake", f"IVR intake, POST /v1/ivr/calls (wrk, {args.concurrency} connections,"
+            f" {args.retry_share:.0%} retries, {args.workers} workers)", rate=figures["rps"],
+            unit="req/s", p50_ms=figures["p50"], p99_ms=figures["p99"],
+            extra={"duplicates": found, "transport_errors": figures["errors"],
+                   "service_cpu_ms_per_request": per_request[0],
+                   "postgres_cpu_ms_per_request": per_request[1]},
+        )  # fmt: skip
     calls = intake_requests(args.requests, args.retry_share, args.policies)
     cpu_before = cpu_of(args.service_pid, DATABASE)
     elapsed, latencies, outcomes, by_intent = await run_intake(
@@ -377,13 +396,47 @@ async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace)
     )
     for intent, samples in sorted(by_intent.items()):
         print(f"    {intent:<17} {len(samples):>6,}: {pct(samples)}")
-    light = intake_requests(1_000, args.retry_share, args.policies, prefix="light")
+    rate = len(calls) / elapsed
+    figures = quantiles_ms(latencies)
+    light = intake_requests(min(1_000, args.requests), args.retry_share, args.policies, "light")
     elapsed, latencies, outcomes, _ = await run_intake(base, headers, light, 4)
     print(
         f"    the same mix at 4 concurrent clients, {len(light):,} requests:"
         f" {len(light) / elapsed:,.0f} requests/s; {pct(latencies)}"
     )
-    await duplicates(engine, warm + calls + light)
+    found = await duplicates(engine, warm + calls + light)
+    return measure(
+        "ivr_intake", f"IVR intake, POST /v1/ivr/calls (httpx, {args.concurrency} clients,"
+        f" {args.retry_share:.0%} retries, {args.workers} workers)", rate=rate, unit="req/s",
+        **figures, extra={"duplicates": found, "service_cpu_ms_per_request": per_request[0],
+                          "postgres_cpu_ms_per_request": per_request[1]},
+    )  # fmt: skip
+
+
+async def pgbench_intake(socket_dir: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The intake transactions on the same database: a new caller's inquiry (all the new
+    calls, whatever their intent) and a retried call, in the run's proportions."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-intake-pgbench-"))
+    ctx = await pgbench_scripts.context(socket_dir, DATABASE)
+    (folder / "new.sql").write_text(pgbench_scripts.intake_new(ctx), encoding="utf-8")
+    (folder / "replay.sql").write_text(pgbench_scripts.intake_replay(), encoding="utf-8")
+    replays = round(args.retry_share * 100)
+    scripts = [(folder / "new.sql", 100 - replays), (folder / "replay.sql", replays)]
+    result = await asyncio.to_thread(
+        run_pgbench, socket_dir, DATABASE, scripts, clients=args.concurrency,
+        seconds=args.seconds,
+    )  # fmt: skip
+    written = await pgbench_scripts.scalar(
+        socket_dir, DATABASE, "SELECT count(*) FROM inquiries WHERE number LIKE 'IQ_%' AND"
+        " registered_by = 'api_key:00000000-0000-4000-9000-000000000002'")  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)
+    what = (f"{100 - replays} % a new caller's inquiry (claim the call id, customer upsert,"
+            f" branch, one WITH … INSERT/UPDATE statement), {replays} % a retried call (claim,"
+            f" read the stored answer); {args.concurrency} clients, {args.seconds} s")  # fmt: skip
+    print(f"    pgbench, the intake transactions: {result}; {written:,} inquiries written")
+    if not written:
+        result = {"error": "pgbench's inquiries wrote nothing"}
+    return {**result, "what": what}
 
 
 async def seed_tickets(engine: AsyncEngine, args: argparse.Namespace) -> None:
@@ -479,7 +532,7 @@ async def open_loop(
     return latencies, statuses, items, time.perf_counter() - start, overloaded
 
 
-async def bench_lookup(base: str, args: argparse.Namespace) -> None:
+async def bench_lookup(base: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(base_url=base) as client:
         headers = await ivr_key(client)
     paths = _lookup_paths(args.customers, 7)
@@ -496,11 +549,18 @@ async def bench_lookup(base: str, args: argparse.Namespace) -> None:
             sequential.append((time.perf_counter() - t0) * 1e3)
         cpu_after = cpu_of(args.service_pid, DATABASE)
         per_request = [(a - b) / 500 * 1e3 for a, b in zip(cpu_after, cpu_before, strict=True)]
+        size = {"tickets": args.tickets}
+        found = [measure(
+            "caller_lookup_sequential", "caller lookup GET /v1/ivr/callers/{phone}, one at a"
+            " time", rate=1e3 / statistics.mean(sequential[100:]), unit="req/s",
+            **quantiles_ms(sequential[100:]),
+            extra={**size, "service_cpu_ms_per_request": per_request[0]})]  # fmt: skip
         print(
             f"(b) caller lookup, one request at a time (500): {pct(sequential[100:])};"
             f" CPU per request: service {per_request[0]:.1f} ms, PostgreSQL {per_request[1]:.1f} ms"
         )
-        for rate, seconds in ((args.lookup_rate, args.lookup_seconds), (25.0, 30.0)):
+        light = (25.0, min(30.0, args.lookup_seconds))
+        for rate, seconds in ((args.lookup_rate, args.lookup_seconds), light):
             await asyncio.sleep(2)
             latencies, statuses, items, elapsed, overloaded = await open_loop(
                 client, paths, rate, seconds, in_flight=64
@@ -514,6 +574,13 @@ async def bench_lookup(base: str, args: argparse.Namespace) -> None:
                 f"    statuses {dict(statuses)}; open items per caller: mean"
                 f" {statistics.mean(items):.2f}, max {max(items)}"
             )
+            name = "caller_lookup_open_loop" if rate == args.lookup_rate else "caller_lookup_light"
+            found.append(measure(
+                name, f"caller lookup, open loop at {rate:g} req/s offered (latency from when"
+                " each was due)", rate=len(latencies) / elapsed, unit="req/s",
+                **quantiles_ms(latencies),
+                extra={**size, "offered_rate": rate, "overloaded": int(overloaded)}))  # fmt: skip
+    return found
 
 
 async def seed_reference(engine: AsyncEngine, policies: int) -> None:
@@ -534,11 +601,13 @@ async def run(args: argparse.Namespace) -> None:
         Settings(database_url=url, db_statement_timeout_ms=3_600_000), url
     )
     service: subprocess.Popen[bytes] | None = None
+    memory = MemorySampler({"postgres": postmaster_pid(pg.data_dir)}).__enter__()
     try:
         await migrate.upgrade(engine)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         service = start_service(url, port, args.workers, args.log_level)
+        memory.add("service", service.pid)
         await wait_ready(base, service)
         args.service_pid = service.pid
         await seed_reference(engine, args.policies)
@@ -547,11 +616,20 @@ async def run(args: argparse.Namespace) -> None:
             f"Service: contact-desk serve --workers {args.workers} (log level {args.log_level}),"
             " embedded PostgreSQL 16 and the load generator on the same machine"
         )
-        await bench_intake(base, engine, args)
+        intake = await bench_intake(base, engine, args)
+        ceiling = await pgbench_intake(pg.socket_dir, args)
+        intake.update(pgbench_tps=ceiling.get("tps"), pgbench_what=ceiling["what"])
+        if ceiling.get("tps"):
+            intake["ratio"] = intake["rate"] / ceiling["tps"]
+        measures = [intake]
         if not args.skip_lookup:
             await seed_tickets(engine, args)
-            await bench_lookup(base, args)
+            measures += await bench_lookup(base, args)
+        memory.stop()
+        write_json(args.json, {"benchmark": "intake", "title": "Hotline intake (issue 6)",
+                               "measures": measures, "memory": memory.result()})  # fmt: skip
     finally:
+        memory.stop()
         if service is not None:
             service.terminate()
             service.wait(timeout=30)
@@ -574,6 +652,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--lookup-rate", type=float, default=200)
     parser.add_argument("--lookup-seconds", type=float, default=60)
+    parser.add_argument("--json", help="write the machine-readable result here")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -2,6 +2,7 @@
 summary's folding speed, and webhook delivery throughput to a receiver on a loopback port.
 
     .venv/bin/python bench/bench_reports.py [--complaints 1000000] [--runs 20] [--webhooks 5000]
+        [--json PATH]
 
 Runs against a scratch database on an embedded PostgreSQL in a temporary folder (migrated to
 head, removed afterwards). The data is generated in SQL (``generate_series``): 36 branches of 5
@@ -38,6 +39,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from common import (  # noqa: E402 - bench/ is on sys.path when this script runs
+    MemorySampler,
+    inline_parameters,
+    measure,
+    postmaster_pid,
+    quantiles_ms,
+    run_pgbench,
+    write_json,
+)
+from sqlalchemy import event  # noqa: E402
 
 from app.access.passwords import hash_password  # noqa: E402
 from app.access.pii import FieldCipher  # noqa: E402
@@ -284,9 +296,43 @@ async def users(db: Database, settings: Settings) -> dict[str, dict[str, str]]:
     return headers
 
 
+class StatementLog:
+    """The SQL a request sends (asyncpg statements with their parameters), while ``on``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.on = False
+        self.statements: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if self.on:
+            self.statements.append(inline_parameters(statement, parameters))
+
+
+async def pgbench_request(
+    log: StatementLog, call: Callable[[int], Awaitable[httpx.Response]], socket_dir: str,
+    runs: int, folder: Path,
+) -> dict[str, Any]:  # fmt: skip
+    """The statements one request sent, replayed by pgbench (1 client, ``runs`` times)."""
+    log.statements.clear()
+    log.on = True
+    try:
+        await call(0)
+    finally:
+        log.on = False
+    script = folder / "report.sql"
+    body = "".join(s.strip().rstrip(";") + ";\n" for s in log.statements)
+    script.write_text("BEGIN;\n" + body + "COMMIT;\n", encoding="utf-8")
+    result = await asyncio.to_thread(
+        run_pgbench, socket_dir, "bench_reports", [(script, 1)], clients=1,
+        transactions=max(runs, 5),
+    )  # fmt: skip
+    return {**result, "statements": len(log.statements)}
+
+
 async def timed(
     runs: int, call: Callable[[int], Awaitable[httpx.Response]]
-) -> tuple[float, float, float, int]:
+) -> tuple[list[float], int]:
     samples, size = [], 0
     await call(-1)  # one warm-up request (plans, caches), not counted
     for run in range(runs):
@@ -295,13 +341,13 @@ async def timed(
         samples.append((time.perf_counter() - t0) * 1000)
         assert response.status_code == 200, response.text
         size = len(response.content)
-    p50, p95, worst = percentiles(samples)
-    return p50, p95, worst, size
+    return samples, size
 
 
 async def bench_reports(
-    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], now: dt.datetime, runs: int
-) -> list[tuple[str, str, tuple[float, float, float, int]]]:
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], now: dt.datetime, runs: int,
+    pgbench: tuple[StatementLog, str, Path] | None = None, suffix: str = "",
+) -> list[dict[str, Any]]:  # fmt: skip
     rng = random.Random(7)
     today = now.date()
     results = []
@@ -361,16 +407,32 @@ async def bench_reports(
                  extra: dict[str, str] = extra) -> Awaitable[httpx.Response]:  # fmt: skip
             return client.get(path, params=params(max(run, 0)), headers={**headers[who], **extra})
 
-        figures = await timed(runs, call)
-        results.append((label, who, figures))
-        print(f"  {label}: p50 {figures[0]:.1f} ms, p95 {figures[1]:.1f} ms", flush=True)
+        samples, size = await timed(runs, call)
+        p50, p95, _ = percentiles(samples)
+        row = measure(f"report:{label}{suffix}", f"{label} ({who}){suffix}",
+                      rate=1e3 / statistics.mean(samples), unit="req/s (one at a time)",
+                      **quantiles_ms(samples), extra={"bytes": size, "runs": runs})  # fmt: skip
+        if pgbench is not None:
+            ceiling = await pgbench_request(pgbench[0], call, pgbench[1], runs, pgbench[2])
+            row["pgbench_what"] = (
+                "the SQL statements one request sends (captured from the engine, parameters"
+                " inlined) in one transaction, 1 client"
+            )
+            if ceiling.get("tps"):
+                row.update(pgbench_tps=ceiling["tps"], ratio=row["rate"] / ceiling["tps"])
+            else:
+                row["extra"]["pgbench_error"] = " ".join(ceiling.get("error", []))[:200]
+                print(f"  pgbench failed: {ceiling}", flush=True)
+        results.append(row)
+        ceiling = f", pgbench {row['pgbench_tps']:,.0f} tx/s" if "pgbench_tps" in row else ""
+        print(f"  {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms{ceiling}", flush=True)
     return results
 
 
 async def bench_webhooks(
     db: Database, engine: AsyncEngine, client: httpx.AsyncClient, headers: dict[str, str],
     settings: Settings, count: int, folder: Path,
-) -> list[str]:  # fmt: skip
+) -> list[dict[str, Any]]:  # fmt: skip
     port = free_port()
     (folder / "bench_receiver.py").write_text(RECEIVER)
     created = await client.post(
@@ -385,7 +447,7 @@ async def bench_webhooks(
         sys.executable, "-m", "uvicorn", "bench_receiver:app", "--port", str(port),
         "--log-level", "warning", "--no-access-log", env=env, cwd=folder,
     )  # fmt: skip
-    lines = []
+    lines: list[dict[str, Any]] = []
     try:
         async with httpx.AsyncClient() as probe:
             for _ in range(200):
@@ -394,8 +456,10 @@ async def bench_webhooks(
                     break
                 except httpx.HTTPError:
                     await asyncio.sleep(0.1)
-        lines.append(await http_ceiling(port, secret))
-        print("  " + lines[-1], flush=True)
+        ceiling = await http_ceiling(port, secret)
+        print(f"  HTTP ceiling, plain httpx to the same receiver, 50 concurrent: {ceiling:,.0f}/s")
+        lines.append(measure("webhooks:http_ceiling", "plain httpx to the same receiver, 50"
+                             " concurrent, no database", rate=ceiling, unit="req/s"))  # fmt: skip
         async with db.session_factory() as session:
             cipher = FieldCipher((await load_key_material(session, settings)).pii_keys)
         for batch, workers in ((50, 1), (50, 2), (200, 2)):
@@ -415,14 +479,16 @@ async def bench_webhooks(
                 f" (deliveries by status so far: {states})"
             )
             print("  " + line, flush=True)
-            lines.append(line)
+            lines.append(measure(f"webhooks:{batch}x{workers}", f"webhook deliveries, batch"
+                                 f" {batch}, {workers} worker(s)", rate=delivered / took,
+                                 unit="deliveries/s", extra={"delivered": delivered}))  # fmt: skip
     finally:
         receiver.terminate()
         await receiver.wait()
     return lines
 
 
-async def http_ceiling(port: int, secret: str, requests: int = 2_000) -> str:
+async def http_ceiling(port: int, secret: str, requests: int = 2_000) -> float:
     """The same receiver driven by plain httpx, 50 at a time, no database: the HTTP ceiling."""
     body = b'{"type":"complaint.bench","data":{"n":1}}'
     headers = signing.headers(secret, int(time.time()), body)
@@ -434,7 +500,7 @@ async def http_ceiling(port: int, secret: str, requests: int = 2_000) -> str:
                     for _ in range(50)]  # fmt: skip
             assert {r.status_code for r in await asyncio.gather(*sent)} == {204}
         took = time.perf_counter() - t0
-    return f"HTTP ceiling, plain httpx to the same receiver, 50 concurrent: {requests / took:,.0f} requests/s"
+    return requests / took
 
 
 async def deliver_all(
@@ -498,6 +564,10 @@ async def run(args: argparse.Namespace) -> None:
     engine = create_engine_from_settings(settings, url)
     db = Database(engine=engine, session_factory=make_session_factory(engine))
     print(f"Machine: {machine()}; {dt.date.today().isoformat()}", flush=True)  # noqa: DTZ011
+    memory = MemorySampler(
+        {"postgres": postmaster_pid(server.data_dir)}, own="benchmark process"
+    ).__enter__()
+    log = StatementLog(engine)
     try:
         await migrate.upgrade(engine)
         now = utc_now()
@@ -506,6 +576,7 @@ async def run(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         folded = await summary.fold_all(db.session_factory, batch=summary.FOLD_BATCH)
         took = time.perf_counter() - t0
+        fold_rate = folded / took
         print(f"  folded {folded:,} feed events into the summary in {took:.0f} s"
               f" ({folded / took:,.0f} events/s)", flush=True)  # fmt: skip
         # One ordinary small transaction folded after the bulk ones, so the summaries' cursor sits
@@ -522,14 +593,29 @@ async def run(args: argparse.Namespace) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             headers = await users(db, settings)
             print("Reports, summary folded:", flush=True)
-            await bench_reports(client, headers, now, args.runs)
+            measures = await bench_reports(
+                client, headers, now, args.runs, (log, server.socket_dir, folder)
+            )
             took = await execute(engine, LATE_SETTLEMENTS, now=utc_now(), count=args.unfolded)
             print(f"Reports with {args.unfolded:,} outcomes not folded yet:", flush=True)
-            await bench_reports(client, headers, now, args.runs)
+            measures += await bench_reports(
+                client, headers, now, args.runs, suffix=f", {args.unfolded:,} outcomes unfolded"
+            )
             print("Webhooks:", flush=True)
-            await bench_webhooks(db, engine, client, headers["admin"], settings, args.webhooks,
-                                 folder)  # fmt: skip
+            measures += await bench_webhooks(db, engine, client, headers["admin"], settings,
+                                             args.webhooks, folder)  # fmt: skip
+        memory.stop()
+        for row in measures:
+            if row["name"].startswith("report:"):
+                row["extra"]["complaints"] = args.complaints
+        write_json(args.json, {
+            "benchmark": "reports", "title": "Supervision: reports and webhooks (issue 8)",
+            "measures": [*measures, measure("fold", "summary folding", rate=fold_rate,
+                                            unit="events/s", extra={"events": folded})],
+            "memory": memory.result(),
+        })  # fmt: skip
     finally:
+        memory.stop()
         await engine.dispose()
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -541,6 +627,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--unfolded", type=int, default=5_000)
     parser.add_argument("--webhooks", type=int, default=5_000)
+    parser.add_argument("--json", help="write the machine-readable result here")
     asyncio.run(run(parser.parse_args()))
 
 
