@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -58,6 +59,36 @@ async def test_database_outage_gives_503_then_recovers_without_restart(tmp_path:
             assert back.status_code == 200
             assert "OUT01" in [b["code"] for b in back.json()["items"]]
             assert (await client.get("/readyz")).status_code == 200
+    finally:
+        await db.dispose()
+        server.stop()
+
+
+async def test_a_restart_between_requests_is_invisible_to_the_next_ones(tmp_path: Path) -> None:
+    """Pooled connections die with a restart; without pre-ping the first request on each
+    finds out, and is run again on a new connection instead of failing."""
+    server = start_embedded(tmp_path / "pg")
+    settings = Settings(environment=Environment.TEST, database_url=server.url(), db_pool_size=4)
+    db = create_database(settings, server.url())
+    await migrate.upgrade(db.engine)
+    app = create_app(settings, run_lifespan=False)
+    app.state.db = db
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    admin = await add_actor(app, db.session_factory, role="admin")
+    try:
+        async with AsyncClient(
+            transport=transport, base_url="http://t", headers=admin.headers
+        ) as client:
+            # Several connections in the pool, all alive before the restart.
+            before = await asyncio.gather(*(client.get("/v1/branches") for _ in range(4)))
+            assert [r.status_code for r in before] == [200] * 4
+            server.pg_ctl("-w", "restart", "-m", "fast")
+            after = await asyncio.gather(*(client.get("/v1/branches") for _ in range(4)))
+            assert [r.status_code for r in after] == [200] * 4
+            created = await client.post("/v1/branches", json={"code": "AFTER1", "name": "z"})
+            assert created.status_code == 201, created.text
+            listed = await client.get("/v1/branches", params={"limit": 200})
+            assert [b["code"] for b in listed.json()["items"]].count("AFTER1") == 1
     finally:
         await db.dispose()
         server.stop()

@@ -66,13 +66,27 @@ class TransactionalRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             async with _gate(request):
-                session: AsyncSession = request.app.state.db.session_factory()
-                request.state.session = session
                 try:
-                    response = await endpoint_handler(request)
-                    await session.commit()
-                    return response
-                finally:
-                    await session.close()
+                    return await _run(request)
+                except sa_exc.DBAPIError as exc:
+                    # Never after a commit was sent: its outcome is unknown.
+                    if not exc.connection_invalidated or request.state.committing:
+                        raise
+                # The pooled connection had died (a database restart since it was last used;
+                # there is no pre-ping). Nothing was committed: run the request once more, on
+                # a new connection — the pool has discarded every connection older than this.
+                return await _run(request)
+
+        async def _run(request: Request) -> Response:
+            session: AsyncSession = request.app.state.db.session_factory()
+            request.state.session = session
+            request.state.committing = False
+            try:
+                response = await endpoint_handler(request)
+                request.state.committing = True
+                await session.commit()
+                return response
+            finally:
+                await session.close()
 
         return handler

@@ -68,9 +68,9 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=100)
     db_pre_ping: bool = False
-    """Test each pooled connection with a round trip before use. Off: a connection broken by a
-    database restart fails its request with 503 + Retry-After once, and the pool replaces every
-    connection older than the failure; on: that request is spared, every request pays a trip."""
+    """Test each pooled connection with a round trip before use. Off: a request that finds its
+    connection broken by a database restart is run again on a new one (``app.api.routing``),
+    and the pool replaces every connection older than the failure."""
 
     migrate_on_start: bool = True
     """Apply migrations at start-up (guarded by an advisory lock, safe with many instances)."""
