@@ -6,7 +6,15 @@ import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StrictBool, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from app.api.schemas import RequestModel, ResponseModel
 
@@ -33,6 +41,18 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 AnswerText = Annotated[str, StringConstraints(max_length=2000)]
 PolicyNumber = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{4,64}$")]
+# A wall-clock time in the business time zone. JSON Schema's "time" format is RFC 3339's
+# full-time, which requires an offset, so pydantic's default schema would refuse "09:00:00".
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{2}:\d{2}:\d{2}(\.\d+)?$",
+            "description": "Local time (Asia/Shanghai), HH:MM:SS, no offset.",
+        }
+    ),
+]
 
 
 class CustomerIn(RequestModel):
@@ -230,8 +250,8 @@ class ContactPolicyOut(ResponseModel):
     kind: str
     steps: list[StepOut]
     spacing_minutes: int
-    callable_from: time
-    callable_to: time
+    callable_from: LocalTime
+    callable_to: LocalTime
     working_days_only: bool
     description: str
     questionnaire: QuestionnaireOut
