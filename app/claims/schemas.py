@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, WithJsonSchema, model_validator
 
 from app.api.schemas import RequestModel, ResponseModel
 from app.claims.states import Decision, Event
@@ -20,7 +20,22 @@ Phone = Annotated[str, StringConstraints(min_length=3, max_length=32)]
 PolicyNumber = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{4,64}$")]
 ClaimNumber = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{4,64}$")]
 Item = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+# Yuan with fen: at most 12 digits before the point and 2 after. Pydantic's own schema of a
+# constrained Decimal drops max_digits and decimal_places, so it is written out here.
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 999_999_999_999.99, "multipleOf": 0.01},
+                {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
+            ],
+            "description": "Yuan, up to two decimal places (a decimal string is exact).",
+        },
+        mode="validation",
+    ),
+]
 
 
 class ClaimReportCreate(RequestModel):
