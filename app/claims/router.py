@@ -62,7 +62,8 @@ def optional_if_match(
         Header(alias="If-Match", description="Optional: the ETag the push was based on."),
     ] = None,
 ) -> ExpectedVersion:
-    return ANY_VERSION if if_match is None else parse_if_match(if_match)
+    # A blank header names no version: the push is unconditional, as when it is left out.
+    return ANY_VERSION if if_match is None or not if_match.strip() else parse_if_match(if_match)
 
 
 IfMatch = Annotated[ExpectedVersion, Depends(optional_if_match)]

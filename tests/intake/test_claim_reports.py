@@ -220,3 +220,17 @@ async def test_allowed_events_and_branch_scoping(
     )
     assert [r["id"] for r in mine.json()["items"]] == [report["id"]]
     assert theirs.json()["items"] == []
+
+
+async def test_a_blank_if_match_on_a_push_is_no_condition(
+    client: AsyncClient, agent: Actor, claims_system: dict[str, str]
+) -> None:
+    """If-Match is optional here; a blank one names no version, like a missing one (it was
+    428 ``if_match_required``, a status this operation does not document)."""
+    report = await _report(client, agent)
+    pushed = await client.post(
+        f"/v1/claim-reports/{report['id']}/status",
+        json={"event": "handed_off", "claim_number": "LP-2026-0005"},
+        headers={**claims_system, "If-Match": " "},
+    )
+    assert pushed.status_code == 200, pushed.text
