@@ -7,9 +7,12 @@ stale write is detected by a conditional ``UPDATE … WHERE version = :expected`
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 from fastapi import Header, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from app.core.errors import PreconditionRequired
 
@@ -55,7 +58,34 @@ def require_if_match(
         Header(
             alias="If-Match",
             description="The ETag of the version you last read. Required for changes.",
+            # Blank is the same as missing (428); the schema says so.
+            json_schema_extra={"pattern": r"\S"},
         ),
     ] = None,
 ) -> ExpectedVersion:
     return parse_if_match(if_match)
+
+
+def _depends_on(dependant: Dependant, call: object) -> bool:
+    return any(dep.call is call or _depends_on(dep, call) for dep in dependant.dependencies)
+
+
+def declare_if_match_required(schema: dict[str, Any], routes: Iterable[object]) -> None:
+    """Mark ``If-Match`` required in the OpenAPI of every route that requires it.
+
+    ``require_if_match`` reads the header as optional so that a missing one is answered 428
+    (RFC 6585) rather than FastAPI's 422; the schema still has to tell clients to send it."""
+    pending = list(routes)
+    while pending:
+        route = pending.pop()
+        nested = getattr(route, "original_router", None)  # FastAPI's included routers
+        if nested is not None:
+            pending.extend(nested.routes)
+            continue
+        if not isinstance(route, APIRoute) or not _depends_on(route.dependant, require_if_match):
+            continue
+        for method in route.methods or ():
+            operation = schema["paths"][route.path_format][method.lower()]
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "header" and parameter["name"] == "If-Match":
+                    parameter["required"] = True
