@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse
@@ -21,14 +21,16 @@ router = APIRouter(prefix="/v1", tags=["auth"], route_class=TransactionalRoute)
 
 class PasswordForm:
     """The OAuth2 password form. FastAPI's own reads an empty field as a missing one (422) while
-    its schema allows the empty string; here the schema says what is refused."""
+    its schema allows the empty string, and publishes a nullable grant_type that a form cannot
+    send; here the schema says what is accepted."""
 
     def __init__(
         self,
         *,
         username: Annotated[str, Form(min_length=1)],
         password: Annotated[str, Form(min_length=1, json_schema_extra={"format": "password"})],
-        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        # A form cannot carry null, so the optional field has a default instead of None.
+        grant_type: Annotated[Literal["password"], Form()] = "password",
     ) -> None:
         self.username = username
         self.password = password
