@@ -96,7 +96,7 @@ class CompletionIn(RequestModel):
         description="Item code → answer (yes/no: true/false; score: 1–5; text).",
     )
     satisfaction: int | None = Field(default=None, ge=1, le=5)
-    problem_found: bool = False
+    problem_found: StrictBool = False
     problem_description: LongText | None = None
 
     @model_validator(mode="after")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from app.api.schemas import RequestModel, ResponseModel
 from app.clocks.states import SubjectKind, Unit
@@ -29,7 +29,7 @@ class ClockDefinitionIn(RequestModel):
     unit: Unit
     start_event: EventName
     stop_events: Annotated[list[EventName], Field(min_length=1, max_length=20)]
-    roll_forward: bool = Field(
+    roll_forward: StrictBool = Field(
         default=True, description="Calendar days: a due date on a rest day moves forward."
     )
     warning_lead_working_days: int = Field(

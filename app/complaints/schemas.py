@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StrictBool, StringConstraints, model_validator
 
 from app.api.schemas import RequestModel, ResponseModel
 
@@ -77,7 +77,7 @@ class ComplaintCreate(RequestModel):
     description: LongText
     remedy_requested: LongText | None = None
     materials_received: list[Item] = Field(default_factory=list, max_length=100)
-    materials_complete: bool = Field(
+    materials_complete: StrictBool = Field(
         default=False,
         description="true: materials are complete on receipt (acceptance clock C3 starts);"
         " false: the 5-working-day supplement clock C2 runs.",
@@ -132,7 +132,7 @@ class Transfer(RequestModel):
 
 class Merge(RequestModel):
     into_complaint_id: uuid.UUID
-    with_new_facts: bool
+    with_new_facts: StrictBool
     new_materials_received_at: AwareDatetime | None = Field(
         default=None, description="With new facts: restart the original's handling clock here."
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StrictBool, StringConstraints
 
 from app.api.schemas import RequestModel, ResponseModel
 from app.complaints.schemas import ClockOut, Complainant, ProductLine
@@ -67,7 +67,7 @@ class ConvertToComplaint(RequestModel):
     description: LongText | None = None
     remedy_requested: LongText | None = None
     materials_received: list[Item] = Field(default_factory=list, max_length=100)
-    materials_complete: bool = False
+    materials_complete: StrictBool = False
     received_at: AwareDatetime | None = Field(
         default=None,
         description="When the complaint was made; defaults to now (give the inquiry's receipt"
