@@ -66,6 +66,21 @@ def require_if_match(
     return parse_if_match(if_match)
 
 
+def optional_if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="Optional: the ETag the change is based on; a stale one is refused.",
+        ),
+    ] = None,
+) -> ExpectedVersion:
+    """For changes that may be unconditional: missing or blank names no version (any)."""
+    if if_match is None or not if_match.strip():
+        return ANY_VERSION
+    return parse_if_match(if_match)
+
+
 def _depends_on(dependant: Dependant, call: object) -> bool:
     return any(dep.call is call or _depends_on(dep, call) for dep in dependant.dependencies)
 

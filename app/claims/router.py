@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
@@ -16,7 +16,7 @@ from app.access.pii import PiiCodec
 from app.access.principal import Principal
 from app.access.scope import company_wide_if_unbound
 from app.api.deps import SessionDep
-from app.api.etag import ANY_VERSION, ExpectedVersion, parse_if_match, set_etag
+from app.api.etag import ExpectedVersion, optional_if_match, set_etag
 from app.api.idempotency import (
     REPLAYED_HEADER,
     StoredResponse,
@@ -54,16 +54,6 @@ Codec = Annotated[PiiCodec, Depends(pii_codec)]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 AUTH = problem_responses(401, 403, 429)
 PUSH_PROBLEMS = {**AUTH, **problem_responses(404, 409, 412, 422)}
-
-
-def optional_if_match(
-    if_match: Annotated[
-        str | None,
-        Header(alias="If-Match", description="Optional: the ETag the push was based on."),
-    ] = None,
-) -> ExpectedVersion:
-    # A blank header names no version: the push is unconditional, as when it is left out.
-    return ANY_VERSION if if_match is None or not if_match.strip() else parse_if_match(if_match)
 
 
 IfMatch = Annotated[ExpectedVersion, Depends(optional_if_match)]
