@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -12,6 +11,7 @@ from app.api.deps import SessionDep
 from app.api.etag import ANY_VERSION, ExpectedVersion, optional_if_match, set_etag
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
+from app.api.schemas import Day
 from app.calendar import service
 from app.calendar.arithmetic import SPAN_END, SPAN_START
 from app.calendar.schemas import (
@@ -41,8 +41,8 @@ router = APIRouter(
 
 CodePath = Annotated[str, Path(pattern=CALENDAR_CODE_PATTERN, examples=["CN"])]
 YearPath = Annotated[int, Path(ge=SPAN_START.year, le=SPAN_END.year)]
-FromQuery = Annotated[dt.date, Query(alias="from", description="First date (included).")]
-ToQuery = Annotated[dt.date, Query(alias="to", description="Last date (included).")]
+FromQuery = Annotated[Day, Query(alias="from", description="First date (included).")]
+ToQuery = Annotated[Day, Query(alias="to", description="Last date (included).")]
 
 CalendarWriter = Annotated[Principal, Depends(require(Permission.CALENDAR_WRITE))]
 
@@ -141,7 +141,7 @@ async def load_year(
 async def due_date(
     code: CodePath,
     session: SessionDep,
-    start: Annotated[dt.date, Query(description="Start date (local); it is not counted.")],
+    start: Annotated[Day, Query(description="Start date (local); it is not counted.")],
     amount: Annotated[int, Query(ge=0, le=MAX_AMOUNT)],
     unit: Annotated[DayUnit, Query()],
     roll_forward: Annotated[

@@ -7,7 +7,6 @@ from datetime import date, datetime, time
 from typing import Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
     Field,
     StrictBool,
     StrictInt,
@@ -16,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Instant, RequestModel, ResponseModel
 
 Kind = Literal[
     "satisfaction",
@@ -74,8 +73,8 @@ class CallbackCreate(RequestModel):
     team_id: uuid.UUID | None = Field(
         default=None, description="Route it to one team's queue (a team of the branch)."
     )
-    not_before: AwareDatetime | None = Field(default=None, description="Defaults to now.")
-    due_at: AwareDatetime
+    not_before: Instant | None = Field(default=None, description="Defaults to now.")
+    due_at: Instant
     priority: int = Field(default=3, ge=1, le=5, description="1 is the most urgent.")
     note: LongText | None = None
 
@@ -109,8 +108,8 @@ class CompletionIn(RequestModel):
 class AttemptIn(RequestModel):
     method: MethodName
     outcome: AttemptOutcomeName
-    started_at: AwareDatetime | None = Field(default=None, description="Defaults to ended_at.")
-    ended_at: AwareDatetime | None = Field(default=None, description="Defaults to now.")
+    started_at: Instant | None = Field(default=None, description="Defaults to ended_at.")
+    ended_at: Instant | None = Field(default=None, description="Defaults to now.")
     notes: LongText | None = None
     recording_ref: ShortText | None = None
     completion: CompletionIn | None = Field(

@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from app.access.deps import pii_codec, require
 from app.access.permissions import Permission
@@ -27,6 +26,7 @@ from app.api.idempotency import (
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
+from app.api.schemas import Instant
 from app.claims import repository, service, transitions
 from app.claims.schemas import (
     AllowedEvent,
@@ -118,8 +118,8 @@ async def list_claim_reports(
     policy_number: Annotated[str | None, Query(max_length=64)] = None,
     claim_number: Annotated[str | None, Query(max_length=64)] = None,
     product_line: ProductLine | None = None,
-    reported_from: AwareDatetime | None = None,
-    reported_to: AwareDatetime | None = None,
+    reported_from: Instant | None = None,
+    reported_to: Instant | None = None,
 ) -> Page[ClaimReportSummary]:
     try:
         customer_id = await customers.customer_filter(

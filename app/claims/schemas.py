@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic import Field, StringConstraints, WithJsonSchema, model_validator
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Instant, RequestModel, ResponseModel
 from app.claims.states import Decision, Event
 from app.complaints.schemas import ClockOut, ProductLine
 
@@ -40,7 +40,7 @@ Amount = Annotated[
 
 class ClaimReportCreate(RequestModel):
     channel: Channel
-    reported_at: AwareDatetime | None = Field(default=None, description="Defaults to now.")
+    reported_at: Instant | None = Field(default=None, description="Defaults to now.")
     reported_at_reason: ShortText | None = Field(
         default=None, description="Required when reported_at is back-dated by over 30 minutes."
     )
@@ -52,7 +52,7 @@ class ClaimReportCreate(RequestModel):
     product_line: ProductLine | None = Field(
         default=None, description="Defaults to the policy's, else 'other'."
     )
-    incident_at: AwareDatetime | None = None
+    incident_at: Instant | None = None
     description: LongText | None = None
     branch_id: uuid.UUID | None = Field(default=None, description="Defaults to yours.")
 
@@ -72,7 +72,7 @@ class StatusPush(RequestModel):
     """One milestone from the claims system."""
 
     event: Event
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: Instant | None = Field(
         default=None, description="When it happened in the claims system; defaults to now."
     )
     claim_number: ClaimNumber | None = Field(default=None, description="handed_off")

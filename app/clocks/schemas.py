@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, StringConstraints
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Day, RequestModel, ResponseModel
 from app.clocks.states import SubjectKind, Unit
 
 DefinitionName = Annotated[
@@ -44,7 +44,7 @@ class ClockDefinitionIn(RequestModel):
 class RuleSetIn(RequestModel):
     version: int = Field(ge=1, le=1_000_000, description="A version number not used before.")
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    effective_from: dt.date = Field(description="Clocks started from this date use it.")
+    effective_from: Day = Field(description="Clocks started from this date use it.")
     definitions: Annotated[list[ClockDefinitionIn], Field(min_length=1, max_length=200)]
 
 
