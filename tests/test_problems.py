@@ -150,3 +150,13 @@ async def test_a_number_is_not_a_date(
     response = await client.get(url, params=params, headers=admin.headers)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "validation_failed"
+
+
+async def test_allow_names_only_routes_that_serve_the_path(
+    client: AsyncClient, admin: Actor
+) -> None:
+    """/v1/callbacks/claim-next also matches /v1/callbacks/{callback_id} (GET), whose UUID
+    parameter refuses it; Allow advertised that GET, which the schema does not list."""
+    response = await client.request("OPTIONS", "/v1/callbacks/claim-next", headers=admin.headers)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
