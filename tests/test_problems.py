@@ -160,3 +160,13 @@ async def test_allow_names_only_routes_that_serve_the_path(
     response = await client.request("OPTIONS", "/v1/callbacks/claim-next", headers=admin.headers)
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
+
+
+async def test_an_undeclared_method_on_a_literal_path_is_405(
+    client: AsyncClient, admin: Actor
+) -> None:
+    """GET /v1/callbacks/claim-next fell through to GET /v1/callbacks/{callback_id} and
+    answered 422 (not a UUID); only POST is declared there, so it is 405."""
+    response = await client.get("/v1/callbacks/claim-next", headers=admin.headers)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"

@@ -233,7 +233,7 @@ async def claim_next(
 
 
 @router.get(
-    "/{callback_id}",
+    "/{callback_id:uuid}",
     response_model=s.CallbackOut,
     operation_id="getCallback",
     summary="A callback with its attempts, completion record and clocks (masked unless revealed)",
@@ -253,7 +253,7 @@ async def get_callback(
 
 
 @router.get(
-    "/{callback_id}/timeline",
+    "/{callback_id:uuid}/timeline",
     response_model=Page[TimelineEvent],
     operation_id="getCallbackTimeline",
     summary="Every event of the callback, oldest first",
@@ -280,7 +280,7 @@ async def timeline(
 
 
 @router.get(
-    "/{callback_id}/actions",
+    "/{callback_id:uuid}/actions",
     response_model=list[s.CallbackAction],
     operation_id="getCallbackActions",
     summary="What you may do with this callback now",
@@ -294,7 +294,7 @@ async def actions(
 
 
 @router.post(
-    "/{callback_id}/attempts",
+    "/{callback_id:uuid}/attempts",
     response_model=s.CallbackOut,
     operation_id="recordCallbackAttempt",
     summary="Record your attempt on the callback you hold (needs If-Match)",
@@ -320,7 +320,7 @@ async def record_attempt(
 
 
 @router.post(
-    "/{callback_id}/release",
+    "/{callback_id:uuid}/release",
     response_model=s.CallbackOut,
     operation_id="releaseCallback",
     summary="Give your hold back to the queue (supervisors: anyone's) (needs If-Match)",
@@ -341,7 +341,7 @@ async def release(
 
 
 @router.post(
-    "/{callback_id}/cancel",
+    "/{callback_id:uuid}/cancel",
     response_model=s.CallbackOut,
     operation_id="cancelCallback",
     summary="Cancel a callback that has become moot, with the reason (needs If-Match)",
