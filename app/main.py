@@ -17,6 +17,7 @@ from app.access.pii import FieldCipher
 from app.access.ratelimit import RateLimiter
 from app.access.router import router as auth_router
 from app.access.secrets import KeyMaterial, load_key_material
+from app.api.etag import declare_if_match_required
 from app.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.api.problems import COMMON_PROBLEMS, Problem, install_problem_handlers
 from app.calendar.router import router as calendars_router
@@ -203,6 +204,7 @@ def _register_problem_schema(app: FastAPI) -> None:
             ).copy()
             for name, sub in components["Problem"].pop("$defs", {}).items():
                 components.setdefault(name, sub)
+            declare_if_match_required(schema, app.routes)
             app.openapi_schema = schema
         return app.openapi_schema
 

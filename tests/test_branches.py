@@ -115,3 +115,12 @@ async def test_cursor_pagination_walks_every_item_once(client: AsyncClient) -> N
 async def test_page_size_is_bounded(client: AsyncClient) -> None:
     response = await client.get("/v1/branches", params={"limit": 10_000})
     assert response.status_code == 422
+
+
+async def test_active_must_be_a_json_boolean(client: AsyncClient) -> None:
+    """The schema says boolean; pydantic's lax mode took 0 and "no" as false."""
+    branch = (await create(client, "HZ02")).json()
+    url = f"/v1/branches/{branch['id']}"
+    for value in (0, "no"):
+        refused = await client.patch(url, json={"active": value}, headers={"If-Match": '"v1"'})
+        assert refused.status_code == 422, refused.text

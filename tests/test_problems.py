@@ -132,3 +132,41 @@ async def test_text_postgres_cannot_store_is_classified_as_client_error(
         await session.execute(text("SELECT CAST(:value AS text)"), {"value": "a\x00b"})
     assert is_unstorable_text(refused.value)
     assert not is_database_unavailable(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/v1/inquiries", {"received_to": "0.5"}),
+        ("/v1/complaints", {"received_from": "12"}),
+        ("/v1/calendars/CN/days", {"from": "0", "to": "2026-01-31"}),
+        ("/v1/reports/complaints", {"from": "2026-01-01", "to": "0"}),
+    ],
+)
+async def test_a_number_is_not_a_date(
+    client: AsyncClient, admin: Actor, url: str, params: dict[str, str]
+) -> None:
+    """The schema says ISO 8601 text; pydantic read numbers as Unix times (1970)."""
+    response = await client.get(url, params=params, headers=admin.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_failed"
+
+
+async def test_allow_names_only_routes_that_serve_the_path(
+    client: AsyncClient, admin: Actor
+) -> None:
+    """/v1/callbacks/claim-next also matches /v1/callbacks/{callback_id} (GET), whose UUID
+    parameter refuses it; Allow advertised that GET, which the schema does not list."""
+    response = await client.request("OPTIONS", "/v1/callbacks/claim-next", headers=admin.headers)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+async def test_an_undeclared_method_on_a_literal_path_is_405(
+    client: AsyncClient, admin: Actor
+) -> None:
+    """GET /v1/callbacks/claim-next fell through to GET /v1/callbacks/{callback_id} and
+    answered 422 (not a UUID); only POST is declared there, so it is 405."""
+    response = await client.get("/v1/callbacks/claim-next", headers=admin.headers)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, StringConstraints, field_validator
+from pydantic import Field, SecretStr, StrictBool, StringConstraints, field_validator
 
 from app.api.schemas import RequestModel, ResponseModel
 
@@ -60,7 +60,9 @@ class UserUpdate(RequestModel):
     role: UserRole | None = None
     branch_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
-    active: bool | None = Field(default=None, description="false disables the account at once.")
+    active: StrictBool | None = Field(
+        default=None, description="false disables the account at once."
+    )
 
 
 class PasswordReset(RequestModel):

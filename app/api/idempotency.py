@@ -65,6 +65,8 @@ async def idempotency_key_header(
                 "A unique key per logical request (8–128 characters of A–Z a–z 0–9 . _ : -)."
                 " A retry with the same key and body replays the first response."
             ),
+            # Declared for clients and fuzzers; checked below, so a bad key keeps its own code.
+            json_schema_extra={"pattern": _VALID_KEY.pattern},
         ),
     ] = None,
 ) -> str | None:

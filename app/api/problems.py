@@ -192,10 +192,26 @@ def allowed_methods(request: Request) -> list[str]:
         if nested is not None:
             pending.extend(nested.routes)
             continue
-        match, _ = route.matches(probe)
-        if match != Match.NONE:
+        match, child = route.matches(probe)
+        if match != Match.NONE and _takes_path_params(route, child.get("path_params", {})):
             methods |= set(getattr(route, "methods", None) or ())
     return sorted(methods)
+
+
+def _takes_path_params(route: object, params: dict[str, Any]) -> bool:
+    """Whether the route's declared path parameters accept these values. Starlette matches
+    ``/v1/callbacks/claim-next`` against ``/v1/callbacks/{callback_id}`` too, but a UUID
+    parameter refuses it, so that route's GET does not serve the path and is not in Allow."""
+    dependant = getattr(route, "dependant", None)
+    pending = [dependant] if dependant is not None else []
+    while pending:
+        current = pending.pop()
+        pending.extend(current.dependencies)
+        for field in current.path_params:
+            _, issues = field.validate(params.get(field.alias), {}, loc=("path", field.alias))
+            if issues:
+                return False
+    return True
 
 
 def _title_for(status: int) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, field_validator
 
 
 def _contains_nul(value: Any) -> bool:
@@ -33,3 +35,20 @@ class RequestModel(BaseModel):
 
 class ResponseModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _iso_text_only(value: Any) -> Any:
+    """Pydantic reads a number (or numeric text: "0.5") as a Unix time; the schema promises
+    ISO 8601 text, so numbers are refused rather than taken as 1970."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("give an ISO 8601 date or date-time, not a number")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text_only)]
+"""An instant with its offset, as ISO 8601 text, in requests (bodies and query strings)."""
+Day = Annotated[date, BeforeValidator(_iso_text_only)]
+"""A calendar date, as ISO 8601 text (YYYY-MM-DD), in requests."""

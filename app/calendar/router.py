@@ -1,17 +1,17 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app.access.deps import require
 from app.access.permissions import Permission
 from app.access.principal import Principal
 from app.api.deps import SessionDep
-from app.api.etag import ANY_VERSION, parse_if_match, set_etag
+from app.api.etag import ANY_VERSION, ExpectedVersion, optional_if_match, set_etag
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
+from app.api.schemas import Day
 from app.calendar import service
 from app.calendar.arithmetic import SPAN_END, SPAN_START
 from app.calendar.schemas import (
@@ -41,8 +41,8 @@ router = APIRouter(
 
 CodePath = Annotated[str, Path(pattern=CALENDAR_CODE_PATTERN, examples=["CN"])]
 YearPath = Annotated[int, Path(ge=SPAN_START.year, le=SPAN_END.year)]
-FromQuery = Annotated[dt.date, Query(alias="from", description="First date (included).")]
-ToQuery = Annotated[dt.date, Query(alias="to", description="Last date (included).")]
+FromQuery = Annotated[Day, Query(alias="from", description="First date (included).")]
+ToQuery = Annotated[Day, Query(alias="to", description="Last date (included).")]
 
 CalendarWriter = Annotated[Principal, Depends(require(Permission.CALENDAR_WRITE))]
 
@@ -111,15 +111,8 @@ async def load_year(
     session: SessionDep,
     response: Response,
     actor: CalendarWriter,
-    if_match: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            description="Optional: the year's ETag, to refuse a correction based on a stale read.",
-        ),
-    ] = None,
+    expected: Annotated[ExpectedVersion, Depends(optional_if_match)],
 ) -> YearLoadOut:
-    expected = None if if_match is None else parse_if_match(if_match)
     detail, calendar_version, moved = await service.load_year(
         session,
         code,
@@ -127,7 +120,7 @@ async def load_year(
         body,
         now=utc_now(),
         actor=actor.actor,
-        expected_version=None if expected in (None, ANY_VERSION) else expected,
+        expected_version=None if expected == ANY_VERSION else expected,
         on_change=recompute_for_calendar_change,
     )
     set_etag(response, detail.year.version)
@@ -148,7 +141,7 @@ async def load_year(
 async def due_date(
     code: CodePath,
     session: SessionDep,
-    start: Annotated[dt.date, Query(description="Start date (local); it is not counted.")],
+    start: Annotated[Day, Query(description="Start date (local); it is not counted.")],
     amount: Annotated[int, Query(ge=0, le=MAX_AMOUNT)],
     unit: Annotated[DayUnit, Query()],
     roll_forward: Annotated[

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Day, RequestModel, ResponseModel
 from app.calendar.arithmetic import DayKind
 
 CALENDAR_CODE_PATTERN = r"^[A-Z][A-Z0-9_-]{1,31}$"
@@ -21,7 +21,7 @@ class DayUnit(StrEnum):
 
 
 class NamedDate(RequestModel):
-    date: dt.date
+    date: Day
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
         examples=["春节 Spring Festival"]
     )

@@ -4,12 +4,11 @@ list, timeline, allowed actions, contact policies and the success rate."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from app.access.deps import pii_codec, require
 from app.access.permissions import Permission
@@ -27,6 +26,7 @@ from app.api.idempotency import (
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
+from app.api.schemas import Day, Instant
 from app.callbacks import reports, repository, service, views, work
 from app.callbacks import schemas as s
 from app.complaints.schemas import TimelineEvent
@@ -110,7 +110,7 @@ async def list_callbacks(
     branch_id: uuid.UUID | None = None,
     team_id: uuid.UUID | None = None,
     assignee_id: uuid.UUID | None = None,
-    due_before: AwareDatetime | None = None,
+    due_before: Instant | None = None,
     ticket_kind: s.TicketKind | None = None,
     ticket_id: uuid.UUID | None = None,
 ) -> Page[s.CallbackSummary]:
@@ -186,8 +186,8 @@ async def list_policies(session: SessionDep, _: Reader) -> list[s.ContactPolicyO
 async def success_rate(
     session: SessionDep,
     principal: Reporter,
-    period_from: Annotated[date, Query(alias="from", description="First local due date.")],
-    period_to: Annotated[date, Query(alias="to", description="Last local due date (included).")],
+    period_from: Annotated[Day, Query(alias="from", description="First local due date.")],
+    period_to: Annotated[Day, Query(alias="to", description="Last local due date (included).")],
     group_by: s.GroupBy = "kind",
 ) -> s.SuccessRateOut:
     return await reports.success_rate(
@@ -233,7 +233,7 @@ async def claim_next(
 
 
 @router.get(
-    "/{callback_id}",
+    "/{callback_id:uuid}",
     response_model=s.CallbackOut,
     operation_id="getCallback",
     summary="A callback with its attempts, completion record and clocks (masked unless revealed)",
@@ -253,7 +253,7 @@ async def get_callback(
 
 
 @router.get(
-    "/{callback_id}/timeline",
+    "/{callback_id:uuid}/timeline",
     response_model=Page[TimelineEvent],
     operation_id="getCallbackTimeline",
     summary="Every event of the callback, oldest first",
@@ -280,7 +280,7 @@ async def timeline(
 
 
 @router.get(
-    "/{callback_id}/actions",
+    "/{callback_id:uuid}/actions",
     response_model=list[s.CallbackAction],
     operation_id="getCallbackActions",
     summary="What you may do with this callback now",
@@ -294,7 +294,7 @@ async def actions(
 
 
 @router.post(
-    "/{callback_id}/attempts",
+    "/{callback_id:uuid}/attempts",
     response_model=s.CallbackOut,
     operation_id="recordCallbackAttempt",
     summary="Record your attempt on the callback you hold (needs If-Match)",
@@ -320,7 +320,7 @@ async def record_attempt(
 
 
 @router.post(
-    "/{callback_id}/release",
+    "/{callback_id:uuid}/release",
     response_model=s.CallbackOut,
     operation_id="releaseCallback",
     summary="Give your hold back to the queue (supervisors: anyone's) (needs If-Match)",
@@ -341,7 +341,7 @@ async def release(
 
 
 @router.post(
-    "/{callback_id}/cancel",
+    "/{callback_id:uuid}/cancel",
     response_model=s.CallbackOut,
     operation_id="cancelCallback",
     summary="Cancel a callback that has become moot, with the reason (needs If-Match)",

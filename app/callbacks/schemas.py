@@ -6,9 +6,16 @@ import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StrictBool, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Instant, RequestModel, ResponseModel
 
 Kind = Literal[
     "satisfaction",
@@ -33,6 +40,18 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 AnswerText = Annotated[str, StringConstraints(max_length=2000)]
 PolicyNumber = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{4,64}$")]
+# A wall-clock time in the business time zone. JSON Schema's "time" format is RFC 3339's
+# full-time, which requires an offset, so pydantic's default schema would refuse "09:00:00".
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{2}:\d{2}:\d{2}(\.\d+)?$",
+            "description": "Local time (Asia/Shanghai), HH:MM:SS, no offset.",
+        }
+    ),
+]
 
 
 class CustomerIn(RequestModel):
@@ -54,8 +73,8 @@ class CallbackCreate(RequestModel):
     team_id: uuid.UUID | None = Field(
         default=None, description="Route it to one team's queue (a team of the branch)."
     )
-    not_before: AwareDatetime | None = Field(default=None, description="Defaults to now.")
-    due_at: AwareDatetime
+    not_before: Instant | None = Field(default=None, description="Defaults to now.")
+    due_at: Instant
     priority: int = Field(default=3, ge=1, le=5, description="1 is the most urgent.")
     note: LongText | None = None
 
@@ -76,7 +95,7 @@ class CompletionIn(RequestModel):
         description="Item code → answer (yes/no: true/false; score: 1–5; text).",
     )
     satisfaction: int | None = Field(default=None, ge=1, le=5)
-    problem_found: bool = False
+    problem_found: StrictBool = False
     problem_description: LongText | None = None
 
     @model_validator(mode="after")
@@ -89,8 +108,8 @@ class CompletionIn(RequestModel):
 class AttemptIn(RequestModel):
     method: MethodName
     outcome: AttemptOutcomeName
-    started_at: AwareDatetime | None = Field(default=None, description="Defaults to ended_at.")
-    ended_at: AwareDatetime | None = Field(default=None, description="Defaults to now.")
+    started_at: Instant | None = Field(default=None, description="Defaults to ended_at.")
+    ended_at: Instant | None = Field(default=None, description="Defaults to now.")
     notes: LongText | None = None
     recording_ref: ShortText | None = None
     completion: CompletionIn | None = Field(
@@ -230,8 +249,8 @@ class ContactPolicyOut(ResponseModel):
     kind: str
     steps: list[StepOut]
     spacing_minutes: int
-    callable_from: time
-    callable_to: time
+    callable_from: LocalTime
+    callable_to: LocalTime
     working_days_only: bool
     description: str
     questionnaire: QuestionnaireOut

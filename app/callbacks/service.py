@@ -38,6 +38,7 @@ from app.core.phones import InvalidPhone, normalise_phone
 from app.customers import service as customers
 from app.db.batch import WriteBatch
 from app.events import service as events
+from app.org import service as org_service
 
 CALENDAR = "CN"
 PROBLEM_CLOCK = "callback_problem_follow_up"
@@ -194,6 +195,8 @@ async def create(
         raise InvalidInput(
             "You can schedule callbacks only for your own branch.", field="branch_id"
         )
+    if branch_id != principal.branch_id:
+        await org_service.require_named_branch(session, branch_id)
     if data.team_id is not None and not await repository.team_in_branch(
         session, data.team_id, branch_id
     ):

@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from app.access.deps import pii_codec, require
 from app.access.permissions import Permission
@@ -16,7 +15,7 @@ from app.access.pii import PiiCodec
 from app.access.principal import Principal
 from app.access.scope import company_wide_if_unbound
 from app.api.deps import SessionDep
-from app.api.etag import ANY_VERSION, ExpectedVersion, parse_if_match, set_etag
+from app.api.etag import ExpectedVersion, optional_if_match, set_etag
 from app.api.idempotency import (
     REPLAYED_HEADER,
     StoredResponse,
@@ -27,6 +26,7 @@ from app.api.idempotency import (
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
+from app.api.schemas import Instant
 from app.claims import repository, service, transitions
 from app.claims.schemas import (
     AllowedEvent,
@@ -54,15 +54,6 @@ Codec = Annotated[PiiCodec, Depends(pii_codec)]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 AUTH = problem_responses(401, 403, 429)
 PUSH_PROBLEMS = {**AUTH, **problem_responses(404, 409, 412, 422)}
-
-
-async def optional_if_match(
-    if_match: Annotated[
-        str | None,
-        Header(alias="If-Match", description="Optional: the ETag the push was based on."),
-    ] = None,
-) -> ExpectedVersion:
-    return ANY_VERSION if if_match is None else parse_if_match(if_match)
 
 
 IfMatch = Annotated[ExpectedVersion, Depends(optional_if_match)]
@@ -127,8 +118,8 @@ async def list_claim_reports(
     policy_number: Annotated[str | None, Query(max_length=64)] = None,
     claim_number: Annotated[str | None, Query(max_length=64)] = None,
     product_line: ProductLine | None = None,
-    reported_from: AwareDatetime | None = None,
-    reported_to: AwareDatetime | None = None,
+    reported_from: Instant | None = None,
+    reported_to: Instant | None = None,
 ) -> Page[ClaimReportSummary]:
     try:
         customer_id = await customers.customer_filter(

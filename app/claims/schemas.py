@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, WithJsonSchema, model_validator
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Instant, RequestModel, ResponseModel
 from app.claims.states import Decision, Event
 from app.complaints.schemas import ClockOut, ProductLine
 
@@ -20,12 +20,27 @@ Phone = Annotated[str, StringConstraints(min_length=3, max_length=32)]
 PolicyNumber = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{4,64}$")]
 ClaimNumber = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{4,64}$")]
 Item = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+# Yuan with fen: at most 12 digits before the point and 2 after. Pydantic's own schema of a
+# constrained Decimal drops max_digits and decimal_places, so it is written out here.
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 999_999_999_999.99, "multipleOf": 0.01},
+                {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
+            ],
+            "description": "Yuan, up to two decimal places (a decimal string is exact).",
+        },
+        mode="validation",
+    ),
+]
 
 
 class ClaimReportCreate(RequestModel):
     channel: Channel
-    reported_at: AwareDatetime | None = Field(default=None, description="Defaults to now.")
+    reported_at: Instant | None = Field(default=None, description="Defaults to now.")
     reported_at_reason: ShortText | None = Field(
         default=None, description="Required when reported_at is back-dated by over 30 minutes."
     )
@@ -37,7 +52,7 @@ class ClaimReportCreate(RequestModel):
     product_line: ProductLine | None = Field(
         default=None, description="Defaults to the policy's, else 'other'."
     )
-    incident_at: AwareDatetime | None = None
+    incident_at: Instant | None = None
     description: LongText | None = None
     branch_id: uuid.UUID | None = Field(default=None, description="Defaults to yours.")
 
@@ -57,7 +72,7 @@ class StatusPush(RequestModel):
     """One milestone from the claims system."""
 
     event: Event
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: Instant | None = Field(
         default=None, description="When it happened in the claims system; defaults to now."
     )
     claim_number: ClaimNumber | None = Field(default=None, description="handed_off")

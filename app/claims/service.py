@@ -24,6 +24,7 @@ from app.customers import service as customers
 from app.customers.models import Policy
 from app.db.batch import WriteBatch
 from app.events import service as events
+from app.org import service as org_service
 from app.tickets import rules
 from app.tickets.items import Criterion
 from app.tickets.views import clock_out
@@ -114,6 +115,8 @@ async def register(
         data.reported_at, data.reported_at_reason, now, field="reported_at"
     )
     branch_id = rules.own_branch(principal, data.branch_id)
+    if branch_id != principal.branch_id:
+        await org_service.require_named_branch(session, branch_id)
     party = await customers.resolve_party(
         session,
         codec,

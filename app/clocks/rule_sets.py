@@ -13,7 +13,7 @@ from app.clocks import repository
 from app.clocks.models import ClockDefinition, RuleSet
 from app.clocks.schemas import ClockDefinitionIn, RuleSetIn
 from app.clocks.states import DAY_UNITS, Unit
-from app.core.errors import AlreadyExists, InvalidInput, NotFound
+from app.core.errors import AlreadyExists, InvalidInput, NoRuleSetInForce, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,5 +123,7 @@ async def current_rule_set(session: AsyncSession, on_date: dt.date) -> RuleSet:
     """The rule set in force on ``on_date``: the latest ``effective_from`` on or before it."""
     rule_set = await repository.rule_set_in_force(session, on_date)
     if rule_set is None:
-        raise NotFound(f"No rule set is in force on {on_date.isoformat()}.")
+        # 422, not 404: the date comes from the request (a back-dated received_at), and the
+        # operations that open tickets do not declare 404.
+        raise NoRuleSetInForce(f"No rule set is in force on {on_date.isoformat()}.")
     return rule_set

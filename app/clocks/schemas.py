@@ -3,9 +3,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Day, RequestModel, ResponseModel
 from app.clocks.states import SubjectKind, Unit
 
 DefinitionName = Annotated[
@@ -29,7 +29,7 @@ class ClockDefinitionIn(RequestModel):
     unit: Unit
     start_event: EventName
     stop_events: Annotated[list[EventName], Field(min_length=1, max_length=20)]
-    roll_forward: bool = Field(
+    roll_forward: StrictBool = Field(
         default=True, description="Calendar days: a due date on a rest day moves forward."
     )
     warning_lead_working_days: int = Field(
@@ -44,7 +44,7 @@ class ClockDefinitionIn(RequestModel):
 class RuleSetIn(RequestModel):
     version: int = Field(ge=1, le=1_000_000, description="A version number not used before.")
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    effective_from: dt.date = Field(description="Clocks started from this date use it.")
+    effective_from: Day = Field(description="Clocks started from this date use it.")
     definitions: Annotated[list[ClockDefinitionIn], Field(min_length=1, max_length=200)]
 
 

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from app.access.deps import pii_codec, require
@@ -24,6 +23,7 @@ from app.api.idempotency import StoredResponse, idempotency_key_header, idempote
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
+from app.api.schemas import Instant
 from app.complaints import repository, service, transitions
 from app.complaints.models import ComplaintCause
 from app.complaints.schemas import (
@@ -105,13 +105,13 @@ async def list_complaints(
     channel: Channel | None = None,
     cause_code: Annotated[str | None, Query(max_length=40)] = None,
     product_line: ProductLine | None = None,
-    received_from: AwareDatetime | None = None,
-    received_to: AwareDatetime | None = None,
+    received_from: Instant | None = None,
+    received_to: Instant | None = None,
     phone: Annotated[str | None, Query(max_length=32, description="Any format.")] = None,
     id_number: Annotated[str | None, Query(max_length=30)] = None,
     policy_number: Annotated[str | None, Query(max_length=64)] = None,
     breached: bool | None = None,
-    due_before: AwareDatetime | None = None,
+    due_before: Instant | None = None,
     clock_name: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[ComplaintSummary]:
     phone_hash = None

@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StrictBool, StringConstraints, model_validator
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Day, Instant, RequestModel, ResponseModel
 
 Channel = Literal["hotline", "online", "fax", "letter", "walk_in", "email", "regulator_referral"]
 ProductLine = Literal[
@@ -59,12 +59,12 @@ class Complainant(RequestModel):
 
 class RegulatorReferral(RequestModel):
     reference: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    reply_by: date = Field(description="The forwarding regulator's own reply-by date (C11).")
+    reply_by: Day = Field(description="The forwarding regulator's own reply-by date (C11).")
 
 
 class ComplaintCreate(RequestModel):
     channel: Channel
-    received_at: AwareDatetime | None = Field(
+    received_at: Instant | None = Field(
         default=None, description="When the complaint was received; defaults to now."
     )
     received_at_reason: ShortText | None = Field(
@@ -77,7 +77,7 @@ class ComplaintCreate(RequestModel):
     description: LongText
     remedy_requested: LongText | None = None
     materials_received: list[Item] = Field(default_factory=list, max_length=100)
-    materials_complete: bool = Field(
+    materials_complete: StrictBool = Field(
         default=False,
         description="true: materials are complete on receipt (acceptance clock C3 starts);"
         " false: the 5-working-day supplement clock C2 runs.",
@@ -95,7 +95,7 @@ class ComplaintCreate(RequestModel):
 class NoticeIn(RequestModel):
     mode: NoticeMode
     delivery: Delivery = "sent"
-    sent_at: AwareDatetime | None = Field(default=None, description="Defaults to now.")
+    sent_at: Instant | None = Field(default=None, description="Defaults to now.")
     proof_ref: Annotated[str, StringConstraints(max_length=200)] | None = None
     template_id: Annotated[str, StringConstraints(max_length=100)] | None = None
     content: LongText | None = None
@@ -109,7 +109,7 @@ class RequestMaterials(RequestModel):
 class ReceiveMaterials(RequestModel):
     received: list[Item] = Field(min_length=1, max_length=100)
     still_missing: list[Item] = Field(default_factory=list, max_length=100)
-    received_at: AwareDatetime | None = None
+    received_at: Instant | None = None
 
 
 class Accept(RequestModel):
@@ -132,8 +132,8 @@ class Transfer(RequestModel):
 
 class Merge(RequestModel):
     into_complaint_id: uuid.UUID
-    with_new_facts: bool
-    new_materials_received_at: AwareDatetime | None = Field(
+    with_new_facts: StrictBool
+    new_materials_received_at: Instant | None = Field(
         default=None, description="With new facts: restart the original's handling clock here."
     )
 
@@ -165,7 +165,7 @@ class Decide(RequestModel):
 
 class Notify(NoticeIn):
     kind: NoticeKind
-    received_on: date | None = Field(
+    received_on: Day | None = Field(
         default=None,
         description="Decision notices: the day the complainant received it (the review window"
         " counts from it); defaults to the day it was sent.",
@@ -173,12 +173,12 @@ class Notify(NoticeIn):
 
 
 class Withdraw(RequestModel):
-    received_at: AwareDatetime | None = None
+    received_at: Instant | None = None
     reason: LongText | None = None
 
 
 class RequestReview(RequestModel):
-    requested_at: AwareDatetime | None = None
+    requested_at: Instant | None = None
     reason: LongText
 
 

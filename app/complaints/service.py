@@ -36,6 +36,7 @@ from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.phones import InvalidPhone, national_digits, normalise_phone
 from app.db.batch import WriteBatch
 from app.events import service as events
+from app.org import service as org_service
 from app.tickets.items import Criterion
 
 REVEALABLE = frozenset({"name", "phone", "id_number"})
@@ -99,6 +100,8 @@ async def register(
         raise InvalidInput(
             "You can register complaints only for your own branch.", field="branch_id"
         )
+    if branch_id != principal.branch_id:
+        await org_service.require_named_branch(session, branch_id)
     if not await repository.cause_exists(session, data.cause_code):
         raise InvalidInput(f"Unknown cause code {data.cause_code}.", field="cause_code")
     phones = normalise_phones(data.complainant.phones, "complainant.phones")

@@ -85,6 +85,13 @@ class IdempotencyKeyReused(InvalidInput):
     title = "This Idempotency-Key was already used with a different request."
 
 
+class NoRuleSetInForce(InvalidInput):
+    """A ticket dated before the first rule set: its deadlines cannot be computed."""
+
+    code = "no_rule_set_in_force"
+    title = "No rule set is in force on that date."
+
+
 class InvalidCursor(InvalidInput):
     code = "invalid_cursor"
     title = "The pagination cursor is not valid."

@@ -25,6 +25,7 @@ from app.customers.schemas import (
     PolicyCreate,
     PolicyOut,
 )
+from app.org import service as org_service
 
 
 async def caller(
@@ -236,6 +237,8 @@ async def register_policy(
     branch_id = data.branch_id or principal.branch_id
     if branch_id is None or not (principal.sees_all_branches or branch_id == principal.branch_id):
         raise InvalidInput("You can register policies only for your own branch.", field="branch_id")
+    if branch_id != principal.branch_id:
+        await org_service.require_named_branch(session, branch_id)
     if data.holder_id is not None and await repository.get(session, data.holder_id) is None:
         raise InvalidInput(f"Customer {data.holder_id} does not exist.", field="holder_id")
     policy = await repository.insert_policy(

@@ -9,7 +9,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from app.access.deps import pii_codec, require
 from app.access.permissions import Permission
@@ -27,6 +27,7 @@ from app.api.idempotency import (
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
+from app.api.schemas import Instant
 from app.complaints.schemas import AllowedAction, ProductLine, TimelineEvent
 from app.core.clock import utc_now
 from app.customers import service as customers
@@ -114,8 +115,8 @@ async def list_inquiries(
     policy_number: Annotated[str | None, Query(max_length=64)] = None,
     product_line: ProductLine | None = None,
     first_contact_resolution: bool | None = None,
-    received_from: AwareDatetime | None = None,
-    received_to: AwareDatetime | None = None,
+    received_from: Instant | None = None,
+    received_to: Instant | None = None,
 ) -> Page[InquirySummary]:
     try:
         customer_id = await customers.customer_filter(

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Instant, RequestModel, ResponseModel
 from app.complaints.schemas import ClockOut, Complainant, ProductLine
 
 Channel = Literal["hotline", "online", "fax", "letter", "walk_in", "email"]
@@ -21,7 +21,7 @@ Item = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 class InquiryCreate(RequestModel):
     channel: Channel
-    received_at: AwareDatetime | None = Field(
+    received_at: Instant | None = Field(
         default=None, description="When the inquiry was received; defaults to now."
     )
     received_at_reason: ShortText | None = Field(
@@ -46,7 +46,7 @@ class InquiryCreate(RequestModel):
 
 class Answer(RequestModel):
     answer: LongText
-    answered_at: AwareDatetime | None = Field(default=None, description="Defaults to now.")
+    answered_at: Instant | None = Field(default=None, description="Defaults to now.")
 
 
 class Defer(RequestModel):
@@ -67,8 +67,8 @@ class ConvertToComplaint(RequestModel):
     description: LongText | None = None
     remedy_requested: LongText | None = None
     materials_received: list[Item] = Field(default_factory=list, max_length=100)
-    materials_complete: bool = False
-    received_at: AwareDatetime | None = Field(
+    materials_complete: StrictBool = False
+    received_at: Instant | None = Field(
         default=None,
         description="When the complaint was made; defaults to now (give the inquiry's receipt"
         " time, with a reason, if the caller complained in that contact).",

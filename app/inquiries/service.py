@@ -30,6 +30,7 @@ from app.events import service as events
 from app.inquiries import repository, states
 from app.inquiries.models import Inquiry
 from app.inquiries.schemas import InquiryCreate, InquiryOut
+from app.org import service as org_service
 from app.tickets import rules
 from app.tickets.items import Criterion
 from app.tickets.views import clock_out
@@ -143,6 +144,8 @@ async def register(
     clock) or open, with the answer clock running from receipt."""
     received_at = rules.received_at(data.received_at, data.received_at_reason, now)
     branch_id = rules.own_branch(principal, data.branch_id)
+    if branch_id != principal.branch_id:
+        await org_service.require_named_branch(session, branch_id)
     party = await customers.resolve_party(
         session,
         codec,

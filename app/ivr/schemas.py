@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from app.api.schemas import RequestModel, ResponseModel
+from app.api.schemas import Instant, RequestModel, ResponseModel
 
 Intent = Literal["inquiry", "claim_report", "complaint", "callback_request", "status_query"]
 TicketKind = Literal["inquiry", "claim_report", "complaint", "callback"]
@@ -24,8 +24,8 @@ class IvrCallIn(RequestModel):
     called_number: Annotated[str, StringConstraints(pattern=r"^[0-9+*#-]{3,32}$")] = Field(
         description="The hotline number dialled."
     )
-    started_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
+    started_at: Instant
+    ended_at: Instant | None = None
     menu_path: Annotated[str, StringConstraints(pattern=r"^[0-9*#]{0,64}$")] = Field(
         default="", description="The DTMF digits pressed, in order."
     )

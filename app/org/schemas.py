@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from app.api.schemas import RequestModel, ResponseModel
 
@@ -27,7 +27,7 @@ class BranchUpdate(RequestModel):
     """Only the fields given are changed."""
 
     name: BranchName | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class BranchOut(ResponseModel):

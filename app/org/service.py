@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import audit
 from app.access.principal import Principal
 from app.api.etag import ANY_VERSION, ExpectedVersion
-from app.core.errors import AlreadyExists, NotFound, StaleVersion
+from app.core.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion
 from app.db.keyset import split_page
 from app.org import repository
 from app.org.models import Branch
@@ -30,6 +30,14 @@ async def get_branch(session: AsyncSession, branch_id: uuid.UUID) -> Branch:
     if branch is None:
         raise NotFound(f"Branch {branch_id} does not exist.")
     return branch
+
+
+async def require_named_branch(session: AsyncSession, branch_id: uuid.UUID) -> None:
+    """A branch a request body names must exist: 422 on ``branch_id``, not a foreign-key 500.
+
+    Only principals that see every branch can name another one than their own."""
+    if await repository.get_branch(session, branch_id) is None:
+        raise InvalidInput(f"Branch {branch_id} does not exist.", field="branch_id")
 
 
 async def branch_id_by_code(session: AsyncSession, code: str) -> uuid.UUID | None:

@@ -3,12 +3,10 @@ says ``Accept: text/csv``."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
 
 from app.access.deps import require
 from app.access.permissions import Permission
@@ -17,6 +15,7 @@ from app.api.deps import SessionDep
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
+from app.api.schemas import Day, Instant
 from app.core.clock import utc_now
 from app.reports import exports, indicators, service, statistics
 from app.reports.periods import GroupBy, Period, StatisticsBy
@@ -82,8 +81,8 @@ async def list_breaches(
     principal: Reader,
     flt: Filter,
     page: Annotated[PageParams, Depends(page_params)],
-    from_: Annotated[AwareDatetime, Query(alias="from", description="breached_at from (incl.)")],
-    to: Annotated[AwareDatetime, Query(description="breached_at before (excluded).")],
+    from_: Annotated[Instant, Query(alias="from", description="breached_at from (incl.)")],
+    to: Annotated[Instant, Query(description="breached_at before (excluded).")],
     ticket_kind: TicketKind | None = None,
 ) -> Any:
     as_csv = exports.wants_csv(request.headers.get("accept"))
@@ -153,8 +152,8 @@ async def list_at_risk(
 async def service_indicators(
     session: SessionDep,
     principal: Reader,
-    from_: Annotated[dt.date, Query(alias="from", description="First business date (incl.).")],
-    to: Annotated[dt.date, Query(description="Last business date (included).")],
+    from_: Annotated[Day, Query(alias="from", description="First business date (incl.).")],
+    to: Annotated[Day, Query(description="Last business date (included).")],
     period: Period = Period.MONTH,
     group_by: GroupBy | None = None,
 ) -> ServiceIndicators:
@@ -174,8 +173,8 @@ async def complaint_statistics(
     request: Request,
     session: SessionDep,
     principal: Reader,
-    from_: Annotated[dt.date, Query(alias="from", description="First business date (incl.).")],
-    to: Annotated[dt.date, Query(description="Last business date (included).")],
+    from_: Annotated[Day, Query(alias="from", description="First business date (incl.).")],
+    to: Annotated[Day, Query(description="Last business date (included).")],
     by: Annotated[
         list[StatisticsBy] | None,
         Query(description="Dimensions to cross (repeat the parameter); default all four."),

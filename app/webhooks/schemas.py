@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, StringConstraints
+from pydantic import AnyHttpUrl, Field, StrictBool, StringConstraints
 
 from app.api.schemas import RequestModel, ResponseModel
 
@@ -25,14 +25,14 @@ class WebhookCreate(RequestModel):
         description="Exact types (`clock.breached`), every type of a kind (`complaint.*`, "
         "`clock.*`) or `*`. See `GET /v1/events` for the types."
     )
-    active: bool = True
+    active: StrictBool = True
 
 
 class WebhookUpdate(RequestModel):
     name: Name | None = None
     url: Url | None = None
     event_types: EventTypes | None = None
-    active: bool | None = Field(
+    active: StrictBool | None = Field(
         default=None,
         description="Inactive: nothing is queued or sent. Reactivated, it receives the events "
         "that happened meanwhile (its place in the feed is kept).",

@@ -152,7 +152,8 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
             continue
         for method in getattr(route, "methods", None) or ():
             if method != "HEAD":  # Starlette adds HEAD to every GET
-                found.add((method, route.path))
+                # The template clients see: ``{callback_id:uuid}`` is ``{callback_id}``.
+                found.add((method, getattr(route, "path_format", route.path)))
     return found
 
 

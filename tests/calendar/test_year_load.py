@@ -88,6 +88,15 @@ async def test_stale_if_match_is_412(client: AsyncClient) -> None:
     assert stale.json()["current_etag"] == '"v2"'
 
 
+async def test_a_blank_if_match_is_no_condition(client: AsyncClient) -> None:
+    """If-Match is optional here; blank was 428, a status this operation does not document."""
+    await client.put("/v1/calendars/CN/years/2027", json=YEAR_2027)
+    again = await client.put(
+        "/v1/calendars/CN/years/2027", json=YEAR_2027, headers={"If-Match": ""}
+    )
+    assert again.status_code == 200, again.text
+
+
 @pytest.mark.parametrize(
     ("body", "bad_date", "fragment"),
     [

@@ -10,7 +10,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clocks import rule_sets
-from app.core.errors import NotFound
+from app.core.errors import NoRuleSetInForce
 from tests.conftest import Actor
 
 DEFAULT_NAMES = {
@@ -153,5 +153,5 @@ async def test_current_rule_set_is_chosen_by_date(
     await client.post("/v1/rule-sets", json=rule_set())
     assert (await rule_sets.current_rule_set(session, dt.date(2026, 12, 31))).version == 1
     assert (await rule_sets.current_rule_set(session, dt.date(2027, 1, 1))).version == 2
-    with pytest.raises(NotFound):
+    with pytest.raises(NoRuleSetInForce):
         await rule_sets.current_rule_set(session, dt.date(2019, 1, 1))

@@ -324,3 +324,22 @@ async def test_notified_decision_schedules_the_follow_up_callback(
     assert [(r.kind, r.state) for r in rows] == [("complaint_followup", "scheduled")]
     # Five working days after Tue 2026-09-01 is Tue 2026-09-08; due at 24:00 Beijing time.
     assert rows[0].due_at == datetime(2026, 9, 8, 16, tzinfo=UTC)
+
+
+async def test_a_foreign_if_match_is_judged_after_the_request_is_validated(
+    client: AsyncClient, agent: Actor
+) -> None:
+    """RFC 9110 §13.2.2: preconditions come after the normal checks. An If-Match naming no
+    version of ours used to be 412 before the body was validated or the complaint looked up."""
+    created = await register(client, agent.headers)
+    foreign = {**agent.headers, "If-Match": "not-an-etag"}
+    invalid = await client.post(
+        f"/v1/complaints/{created.json()['id']}/extend", json={"to_days": 7}, headers=foreign
+    )
+    unknown = await client.post(
+        "/v1/complaints/00000000-0000-4000-8000-000000000000/withdraw", json={}, headers=foreign
+    )
+    valid = await client.post(
+        f"/v1/complaints/{created.json()['id']}/withdraw", json={}, headers=foreign
+    )
+    assert (invalid.status_code, unknown.status_code, valid.status_code) == (422, 404, 412)

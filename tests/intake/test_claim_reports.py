@@ -249,3 +249,17 @@ async def test_a_paid_claim_is_called_back_ten_working_days_later(
     # Ten working days after Tuesday 8 December: Tuesday 22 December, 24:00 Beijing time.
     assert callback["due_at"] == "2026-12-22T16:00:00Z"
     assert callback["customer"]["phones"] == ["138****8000"]  # the reporting caller's phone
+
+
+async def test_a_blank_if_match_on_a_push_is_no_condition(
+    client: AsyncClient, agent: Actor, claims_system: dict[str, str]
+) -> None:
+    """If-Match is optional here; a blank one names no version, like a missing one (it was
+    428 ``if_match_required``, a status this operation does not document)."""
+    report = await _report(client, agent)
+    pushed = await client.post(
+        f"/v1/claim-reports/{report['id']}/status",
+        json={"event": "handed_off", "claim_number": "LP-2026-0005"},
+        headers={**claims_system, "If-Match": " "},
+    )
+    assert pushed.status_code == 200, pushed.text

@@ -110,3 +110,20 @@ async def test_policies_are_scoped_by_branch(
     assert (
         await client.get("/v1/policies/P-2026-9900", headers=stranger.headers)
     ).status_code == 404
+
+
+async def test_a_policy_for_a_branch_that_does_not_exist_is_422(
+    client: AsyncClient, admin: Actor
+) -> None:
+    """An admin may name any branch; an unknown one hit the foreign key and answered 500."""
+    created = await client.post(
+        "/v1/policies",
+        json={
+            "number": "P-2026-9901",
+            "product_line": "life",
+            "branch_id": "00000000-0000-4000-8000-000000000000",
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 422, created.text
+    assert created.json()["field"] == "branch_id"

@@ -194,3 +194,18 @@ async def test_another_branch_cannot_read_or_act(
     )
     assert other_branch.status_code == 422
     assert other_branch.json()["field"] == "branch_id"
+
+
+async def test_an_inquiry_dated_before_any_rule_set_is_422(
+    client: AsyncClient, agent: Actor
+) -> None:
+    """Its answer clock has no rules; this was 404, which POST /v1/inquiries does not declare."""
+    body = {
+        "channel": "hotline",
+        "question": "犹豫期是多少天？",
+        "received_at": "1999-01-04T09:00:00+08:00",
+        "received_at_reason": "补录纸质来信",
+    }
+    response = await client.post("/v1/inquiries", json=body, headers=agent.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "no_rule_set_in_force"
