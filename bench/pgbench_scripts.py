@@ -118,14 +118,14 @@ def _ivr_claim(call: str) -> str:
         "intent": "inquiry", "status": "processed", "caller_phone_enc": "v1:bench1:" + "z" * 56,
         "caller_phone_hash": "c:n", "called_number": "95500", "started_at": NOW,
         "ended_at": None, "menu_path": "2", "policy_number": None, "id_digits_hash": None,
-        "recording_ref": None, "transcript": "来电内容",
+        "recording_ref": None, "transcript": "来电内容", "default_branch": "HQ",
     }).strip() + ";\n"  # fmt: skip
 
 
 def intake_new(ctx: dict[str, Any]) -> str:
-    """POST /v1/ivr/calls, a new caller's inquiry: claim the call id, find-or-create the
-    customer by phone, the branch, then one statement for inquiry + clock + ledger + timeline
-    + the call row's answer."""
+    """POST /v1/ivr/calls, a new caller's inquiry: claim the call id (the default branch read in
+    the same statement), find-or-create the customer by phone, then one statement for inquiry +
+    clock + ledger + timeline + the call row's answer."""
     from app.customers.repository import _FIND_OR_CREATE_BY_PHONE
 
     inquiry, actor, call = uid(0), f"api_key:{IVR_CLIENT}", "pgb-:n"
@@ -133,7 +133,6 @@ def intake_new(ctx: dict[str, Any]) -> str:
     upsert = inline_binds(_FIND_OR_CREATE_BY_PHONE.text, {
         "phone_hash": "c:n", "new_id": uid(6), "phone_enc": "v1:bench1:" + "z" * 56,
         "source": "ivr"}).strip() + ";\n"  # fmt: skip
-    branch = "SELECT branches.id FROM branches WHERE branches.code = 'HQ'::VARCHAR;\n"
     ticket = {"number": "IQ:n", "status": "pending", "due_date": due[:10], "id": inquiry,
               "kind": "inquiry"}  # fmt: skip
     rows = [
@@ -157,7 +156,7 @@ def intake_new(ctx: dict[str, Any]) -> str:
                            "call_id": call, "outcome": "ticket_created", "open_items": []}}  # fmt: skip
     write = batch_sql(rows, updates=(("ivr_calls", "id", answer),),
                       guard=calendar_guard(ctx["version"], ctx["xmin"]))  # fmt: skip
-    return ID + "BEGIN;\n" + _ivr_claim(call) + upsert + branch + write + "\nCOMMIT;\n"
+    return ID + "BEGIN;\n" + _ivr_claim(call) + upsert + write + "\nCOMMIT;\n"
 
 
 def intake_replay() -> str:
