@@ -110,7 +110,7 @@ async def get_user(
     response_model=UserOut,
     operation_id="updateUser",
     summary="Change a user's role, branch, team, name, or disable it (needs If-Match)",
-    responses={**AUTH_PROBLEMS, **problem_responses(404, 412, 428)},
+    responses={**AUTH_PROBLEMS, **problem_responses(404, 409, 412, 428)},
 )
 async def update_user(
     user_id: uuid.UUID,

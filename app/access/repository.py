@@ -59,6 +59,14 @@ async def list_api_keys(
     return list((await session.scalars(query)).all())
 
 
+async def lock_active_users_of_role(session: AsyncSession, role: str) -> list[uuid.UUID]:
+    """The active users of ``role``, locked FOR UPDATE (in id order) until the transaction ends."""
+    rows = await session.scalars(
+        select(User.id).where(User.role == role, User.active).order_by(User.id).with_for_update()
+    )
+    return list(rows.all())
+
+
 async def versioned_update(
     session: AsyncSession,
     model: type[ModelT],

@@ -30,6 +30,7 @@ from app.api.etag import ANY_VERSION, ExpectedVersion
 from app.core.config import Settings
 from app.core.errors import (
     AlreadyExists,
+    Conflict,
     DomainError,
     InvalidCredentials,
     InvalidInput,
@@ -45,6 +46,9 @@ class LoginRefused:
     """A refused sign-in. Returned, not raised, so the failure count it wrote is committed."""
 
     error: DomainError
+
+
+ADMIN_ROLE = "admin"
 
 
 def _username_key(username: str) -> str:
@@ -175,6 +179,8 @@ async def update_user(
     if nulls:
         raise InvalidInput(f"{', '.join(nulls)} cannot be null.", field=nulls[0])
     current = await get_user(session, user_id)
+    if _stops_being_an_admin(current, changes):
+        await _keep_an_admin(session, user_id)
     # Against the team the user will have, so a move to another branch cannot keep the old team.
     await _check_branch_and_team(
         session,
@@ -198,6 +204,29 @@ async def update_user(
         changes={k: str(v) for k, v in changes.items()},
     )
     return user
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+    title = "This is the last active administrator."
+
+
+def _stops_being_an_admin(user: User, changes: dict[str, Any]) -> bool:
+    if user.role != ADMIN_ROLE or not user.active:
+        return False
+    return changes.get("active") is False or changes.get("role", ADMIN_ROLE) != ADMIN_ROLE
+
+
+async def _keep_an_admin(session: AsyncSession, leaving: uuid.UUID) -> None:
+    """Refuse to disable or demote the last active administrator: nobody could then manage
+    users, keys or the calendar without going to the database. The active admins are locked,
+    so two admins demoting each other at once cannot both succeed."""
+    admins = await repository.lock_active_users_of_role(session, ADMIN_ROLE)
+    if not [admin_id for admin_id in admins if admin_id != leaving]:
+        raise LastAdmin(
+            "This is the last active administrator; make another user an administrator first.",
+            field="active",
+        )
 
 
 async def reset_password(

@@ -334,3 +334,21 @@ async def test_teams_create_list_get_and_rename(
     )
     assert_problem(read_only, 422, "validation_failed")
     assert_problem(await client.get(f"/v1/teams/{uuid.uuid4()}", headers=admin.headers), 404)
+
+
+async def test_the_last_active_admin_cannot_be_disabled_or_demoted(
+    client: AsyncClient, admin: Actor, branch: Branch
+) -> None:
+    me = f"/v1/users/{admin.id}"
+    any_version = {**admin.headers, "If-Match": "*"}
+    for change in ({"active": False}, {"role": "supervisor"}):
+        refused = await client.patch(me, json=change, headers=any_version)
+        assert_problem(refused, 409, "last_admin")
+    # With a second administrator, the first may step down.
+    second = (await create_user(client, admin, branch, "wu.guanli")).json()
+    promoted = await client.patch(
+        f"/v1/users/{second['id']}", json={"role": "admin"}, headers=any_version
+    )
+    assert promoted.status_code == 200, promoted.text
+    stepped_down = await client.patch(me, json={"role": "supervisor"}, headers=any_version)
+    assert stepped_down.status_code == 200, stepped_down.text
