@@ -5,11 +5,12 @@ CPU, and an unfair hand-off of database connections under load)."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+
+from app.api.routing import leaf_routes
 
 
 def _sync_calls(dependant: Dependant) -> set[str]:
@@ -28,20 +29,12 @@ def _sync_calls(dependant: Dependant) -> set[str]:
     return found
 
 
-def _api_routes(routes: Iterable[object]) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        elif hasattr(route, "original_router"):  # an included router, in this FastAPI
-            yield from _api_routes(route.original_router.routes)
-
-
 # Sign-in only (not a hot path): the form is a class, which FastAPI instantiates in the pool.
 ALLOWED = {"/v1/auth/token: PasswordForm"}
 
 
 def test_no_endpoint_or_dependency_runs_in_the_thread_pool(app: FastAPI) -> None:
-    routes = list(_api_routes(app.routes))
+    routes = [route for route in leaf_routes(app.routes) if isinstance(route, APIRoute)]
     assert len(routes) >= 90  # every operation of the API was looked at
     offenders = {
         f"{route.path}: {name}" for route in routes for name in _sync_calls(route.dependant)

@@ -14,6 +14,7 @@ from fastapi import Header, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from app.api.routing import leaf_routes
 from app.core.errors import PreconditionRequired
 
 _ETAG = re.compile(r'^(?:W/)?"v(\d{1,18})"$')
@@ -90,13 +91,7 @@ def declare_if_match_required(schema: dict[str, Any], routes: Iterable[object]) 
 
     ``require_if_match`` reads the header as optional so that a missing one is answered 428
     (RFC 6585) rather than FastAPI's 422; the schema still has to tell clients to send it."""
-    pending = list(routes)
-    while pending:
-        route = pending.pop()
-        nested = getattr(route, "original_router", None)  # FastAPI's included routers
-        if nested is not None:
-            pending.extend(nested.routes)
-            continue
+    for route in leaf_routes(routes):
         if not isinstance(route, APIRoute) or not _depends_on(route.dependant, require_if_match):
             continue
         for method in route.methods or ():

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
+from app.api.routing import leaf_routes
 from app.core import errors
 from app.core.config import get_settings
 from app.core.request_context import current_request_id
@@ -185,13 +186,7 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path (Starlette names only the first route's)."""
     methods: set[str] = set()
     probe = {**request.scope, "method": "__none__"}
-    pending = list(request.app.router.routes)
-    while pending:
-        route = pending.pop()
-        nested = getattr(route, "original_router", None)  # FastAPI's included routers
-        if nested is not None:
-            pending.extend(nested.routes)
-            continue
+    for route in leaf_routes(request.app.router.routes):
         match, child = route.matches(probe)
         if match != Match.NONE and _takes_path_params(route, child.get("path_params", {})):
             methods |= set(getattr(route, "methods", None) or ())

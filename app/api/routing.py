@@ -14,7 +14,7 @@ the rest (an agent whose "next callback" never comes).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any
 
 from fastapi import Request, Response
@@ -23,6 +23,18 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+
+
+def leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, walking into FastAPI's included routers (in this FastAPI version
+    ``app.routes`` holds ``_IncludedRouter`` objects whose ``original_router.routes`` are the
+    ``APIRoute``s)."""
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from leaf_routes(nested.routes)
+        else:
+            yield route
 
 
 class Gate:

@@ -135,7 +135,7 @@ async def _insert(
         assert existing is not None  # the conflicting row committed, so it is visible now
         return existing, False
 
-    async def build(batch: WriteBatch) -> dt.datetime:
+    async def build(batch: WriteBatch) -> None:
         for position, (enc, hashed) in enumerate(phones):
             batch.add(
                 CallbackPhone(
@@ -175,7 +175,6 @@ async def _insert(
             },
             batch=batch,
         )
-        return due_at
 
     await clocks.write_guarded(session, build)
     return await session.get_one(Callback, inserted), True

@@ -80,25 +80,29 @@ async def _create(
         created_at=now,
         updated_at=now,
     )
-    own_batch = batch is None
-    batch = batch if batch is not None else WriteBatch()
-    batch.add(report)
-    await events.append(
-        session,
-        ticket_kind="claim_report",
-        ticket_id=report.id,
-        at=now,
-        actor=actor,
-        action="register",
-        to_status=report.status,
-        reason=reason,
-        data={"number": report.number, "reported_at": reported_at.isoformat(), **(source or {})},
-        batch=batch,
-    )
-    if own_batch:
-        # No clocks yet (they start when the documents are complete), so no calendar guard.
-        await batch.execute(session)
-    return report
+
+    async def build(batch: WriteBatch) -> ClaimReport:
+        # No clocks yet: they start when the claims system reports the documents complete.
+        batch.add(report)
+        await events.append(
+            session,
+            ticket_kind="claim_report",
+            ticket_id=report.id,
+            at=now,
+            actor=actor,
+            action="register",
+            to_status=report.status,
+            reason=reason,
+            data={
+                "number": report.number,
+                "reported_at": reported_at.isoformat(),
+                **(source or {}),
+            },
+            batch=batch,
+        )
+        return report
+
+    return await (build(batch) if batch is not None else clocks.write_guarded(session, build))
 
 
 async def register(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -17,6 +16,7 @@ from httpx import AsyncClient, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.api.routing import leaf_routes
 from tests.access.helpers import assert_problem, assert_unauthenticated, create_api_key
 from tests.conftest import Actor, add_actor
 
@@ -143,13 +143,7 @@ PROTECTED = sorted(key for key, needs in ROUTES.items() if needs != PUBLIC)
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path template) of every route, walking FastAPI's nested included routers."""
     found: set[tuple[str, str]] = set()
-    pending: list[Any] = list(app.router.routes)
-    while pending:
-        route = pending.pop()
-        nested = getattr(route, "original_router", None)
-        if nested is not None:
-            pending.extend(nested.routes)
-            continue
+    for route in leaf_routes(app.router.routes):
         for method in getattr(route, "methods", None) or ():
             if method != "HEAD":  # Starlette adds HEAD to every GET
                 # The template clients see: ``{callback_id:uuid}`` is ``{callback_id}``.
