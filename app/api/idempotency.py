@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +49,17 @@ class IdempotencyRecord(Base):
 class StoredResponse:
     status_code: int
     body: Any
+    """JSON-ready data, or a pydantic model (serialised by pydantic itself: the hot paths'
+    responses skip the intermediate dict)."""
     headers: dict[str, str]
+
+
+def _jsonable(body: Any) -> Any:
+    return body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+
+
+def _render(body: Any) -> bytes:
+    return body.model_dump_json().encode() if isinstance(body, BaseModel) else orjson.dumps(body)
 
 
 @dataclass(frozen=True)
@@ -126,7 +138,7 @@ async def run_idempotent(
     record = await session.get(IdempotencyRecord, (scope, key))
     assert record is not None
     record.status_code = response.status_code
-    record.response_body = response.body
+    record.response_body = _jsonable(response.body)
     record.response_headers = response.headers
     await session.flush()
     return IdempotentResult(response, replayed=False)
@@ -148,7 +160,7 @@ async def idempotent_post(
     key: str | None,
     body: Any,
     perform: Callable[[], Awaitable[StoredResponse]],
-) -> JSONResponse:
+) -> Response:
     """The whole Idempotency-Key exchange of a creating POST, as the response to send."""
     result = await run_idempotent(
         session,
@@ -157,9 +169,17 @@ async def idempotent_post(
         request_fingerprint=fingerprint(request.method, request.url.path, body),
         perform=perform,
     )
+    return response_of(result)
+
+
+def response_of(result: IdempotentResult) -> Response:
+    """The response to send: the stored one, marked as a replay if it is one."""
     headers = dict(result.response.headers)
     if result.replayed:
         headers[REPLAYED_HEADER] = "true"
-    return JSONResponse(
-        result.response.body, status_code=result.response.status_code, headers=headers
+    return Response(
+        _render(result.response.body),
+        status_code=result.response.status_code,
+        headers=headers,
+        media_type="application/json",
     )

@@ -82,7 +82,9 @@ class TransactionalRoute(APIRoute):
                     return await _run(request)
                 except sa_exc.DBAPIError as exc:
                     # Never after a commit was sent: its outcome is unknown.
-                    if not exc.connection_invalidated or request.state.committing:
+                    if not exc.connection_invalidated or request.state.session.info.get(
+                        "committing"
+                    ):
                         raise
                 # The pooled connection had died (a database restart since it was last used;
                 # there is no pre-ping). Nothing was committed: run the request once more, on
@@ -92,10 +94,9 @@ class TransactionalRoute(APIRoute):
         async def _run(request: Request) -> Response:
             session: AsyncSession = request.app.state.db.session_factory()
             request.state.session = session
-            request.state.committing = False
             try:
                 response = await endpoint_handler(request)
-                request.state.committing = True
+                session.info["committing"] = True
                 await session.commit()
                 return response
             finally:

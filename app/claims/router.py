@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from app.access.deps import pii_codec, require
 from app.access.permissions import Permission
@@ -17,10 +16,10 @@ from app.access.scope import company_wide_if_unbound
 from app.api.deps import SessionDep
 from app.api.etag import ExpectedVersion, optional_if_match, set_etag
 from app.api.idempotency import (
-    REPLAYED_HEADER,
     StoredResponse,
     fingerprint,
     idempotency_key_header,
+    response_of,
     run_idempotent,
 )
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
@@ -59,13 +58,6 @@ PUSH_PROBLEMS = {**AUTH, **problem_responses(404, 409, 412, 422)}
 IfMatch = Annotated[ExpectedVersion, Depends(optional_if_match)]
 
 
-def _replayable(result_response: StoredResponse, replayed: bool) -> JSONResponse:
-    headers = dict(result_response.headers) | ({REPLAYED_HEADER: "true"} if replayed else {})
-    return JSONResponse(
-        result_response.body, status_code=result_response.status_code, headers=headers
-    )
-
-
 @router.post(
     "",
     status_code=201,
@@ -81,12 +73,12 @@ async def register(
     principal: Writer,
     codec: Codec,
     idempotency_key: IdempotencyKey,
-) -> JSONResponse:
+) -> Response:
     async def perform() -> StoredResponse:
         report = await service.register(session, principal, codec, body, now=utc_now())
         out = await service.view(session, report)
         headers = {"Location": f"/v1/claim-reports/{report.id}", "ETag": f'"v{report.version}"'}
-        return StoredResponse(201, out.model_dump(mode="json"), headers)
+        return StoredResponse(201, out, headers)
 
     result = await run_idempotent(
         session,
@@ -95,7 +87,7 @@ async def register(
         request_fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json")),
         perform=perform,
     )
-    return _replayable(result.response, result.replayed)
+    return response_of(result)
 
 
 @router.get(
@@ -200,12 +192,12 @@ async def _push(
     principal: Principal,
     expected: ExpectedVersion,
     idempotency_key: str | None,
-) -> JSONResponse:
+) -> Response:
     async def perform() -> StoredResponse:
         ctx = transitions.Context(session=session, principal=principal, now=utc_now())
         report = await transitions.push(ctx, report_id, body, expected)
         out = await service.view(session, report)
-        return StoredResponse(200, out.model_dump(mode="json"), {"ETag": f'"v{report.version}"'})
+        return StoredResponse(200, out, {"ETag": f'"v{report.version}"'})
 
     result = await run_idempotent(
         session,
@@ -216,7 +208,7 @@ async def _push(
         ),
         perform=perform,
     )
-    return _replayable(result.response, result.replayed)
+    return response_of(result)
 
 
 @router.post(
@@ -233,7 +225,7 @@ async def push_status(
     principal: Pusher,
     expected: IfMatch,
     idempotency_key: IdempotencyKey,
-) -> JSONResponse:
+) -> Response:
     scope = company_wide_if_unbound(principal)
     return await _push(report_id, body, session, scope, expected, idempotency_key)
 
@@ -252,7 +244,7 @@ async def push_status_by_number(
     principal: Pusher,
     expected: IfMatch,
     idempotency_key: IdempotencyKey,
-) -> JSONResponse:
+) -> Response:
     scope = company_wide_if_unbound(principal)
     report_id = await service.id_by_number(session, scope, report_number)
     return await _push(report_id, body, session, scope, expected, idempotency_key)

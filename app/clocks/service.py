@@ -65,15 +65,20 @@ Built = TypeVar("Built")
 
 
 async def write_guarded(
-    session: AsyncSession, build: Callable[[WriteBatch], Awaitable[Built]]
+    session: AsyncSession,
+    build: Callable[[WriteBatch], Awaitable[Built]],
+    *,
+    alone: bool = False,
 ) -> Built:
     """Build a new ticket's rows into a batch — its clocks counted on the remembered calendar
     (``start(..., batch=)``) — and send them in one statement. If a year load changed the
-    calendar meanwhile, nothing was written: build again on the fresh calendar."""
+    calendar meanwhile, nothing was written: build again on the fresh calendar.
+
+    ``alone``: nothing else is sent in this request after the batch (``WriteBatch.execute``)."""
     for _attempt in range(_GUARDED_ATTEMPTS):
         batch = WriteBatch()
         result = await build(batch)
-        if await batch.execute(session):
+        if await batch.execute(session, alone=alone):
             return result
         calendar_service.forget_views()
     raise CalendarBusy("The calendar is being changed; try again shortly.")

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from app.access.deps import pii_codec, require
@@ -69,13 +68,15 @@ async def register(
     principal: Writer,
     codec: Codec,
     idempotency_key: Annotated[str | None, Depends(idempotency_key_header)],
-) -> JSONResponse:
+) -> Response:
     async def perform() -> StoredResponse:
-        registered = await service.register(session, principal, codec, body, now=utc_now())
+        registered = await service.register(
+            session, principal, codec, body, now=utc_now(), alone=idempotency_key is None
+        )
         complaint = registered.complaint
         out = service.view_registered(codec, registered)
         headers = {"Location": f"/v1/complaints/{complaint.id}", "ETag": f'"v{complaint.version}"'}
-        return StoredResponse(201, out.model_dump(mode="json"), headers)
+        return StoredResponse(201, out, headers)
 
     return await idempotent_post(
         session,
@@ -229,10 +230,10 @@ async def actions(
     return service.allowed_actions(principal, complaint)
 
 
-def _transition_endpoint(action: Action) -> Callable[..., Awaitable[JSONResponse]]:
+def _transition_endpoint(action: Action) -> Callable[..., Awaitable[Response]]:
     handler, body_model = transitions.HANDLERS[action]
 
-    async def endpoint(**kwargs: Any) -> JSONResponse:
+    async def endpoint(**kwargs: Any) -> Response:
         session = kwargs["session"]
         principal: Principal = kwargs["principal"]
         request: Request = kwargs["request"]
@@ -242,9 +243,7 @@ def _transition_endpoint(action: Action) -> Callable[..., Awaitable[JSONResponse
             context = transitions.Context(session=session, principal=principal, now=utc_now())
             complaint = await handler(context, kwargs["complaint_id"], body, kwargs["expected"])
             out = await service.view(session, principal, kwargs["codec"], complaint)
-            return StoredResponse(
-                200, out.model_dump(mode="json"), {"ETag": etag_for(complaint.version)}
-            )
+            return StoredResponse(200, out, {"ETag": etag_for(complaint.version)})
 
         # A client that lost the answer (a timeout, a restart) retries with the same key and
         # If-Match and gets the first answer back, where a bare retry would get 412.
@@ -277,7 +276,7 @@ def _transition_endpoint(action: Action) -> Callable[..., Awaitable[JSONResponse
                 annotation=Annotated[str | None, Depends(idempotency_key_header)],
             ),
         ],
-        return_annotation=JSONResponse,
+        return_annotation=Response,
     )
     endpoint.__name__ = f"complaint_{action.name.lower()}"
     return endpoint

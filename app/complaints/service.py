@@ -87,13 +87,15 @@ async def register(
     *,
     now: datetime,
     batch: WriteBatch | None = None,
+    alone: bool = False,
 ) -> Registered:
     """Register a complaint (rule C1) and start its clocks from the true receipt time.
 
     The hot path of the service: every row (complaint, phones, clocks and their events, the
     timeline event) goes to the database in one statement (``app.db.batch``, with the
     calendar guard of ``clocks.write_guarded``) — or joins ``batch``, which the caller sends
-    (the IVR, so that its call record is in the same statement)."""
+    (the IVR, so that its call record is in the same statement). ``alone``: the caller sends
+    nothing after this, so the statement may go without a transaction around it."""
     received_at = _check_received_at(data, now)
     branch_id = data.branch_id or principal.branch_id
     if branch_id is None or not (principal.sees_all_branches or branch_id == principal.branch_id):
@@ -139,10 +141,13 @@ async def register(
         )
         return Registered(complaint, phones, clocks)
 
+    backdated = data.received_at is not None and data.received_at_reason is not None
     registered = await (
-        build(batch) if batch is not None else clock_service.write_guarded(session, build)
+        build(batch)
+        if batch is not None
+        else clock_service.write_guarded(session, build, alone=alone and not backdated)
     )
-    if data.received_at is not None and data.received_at_reason is not None:
+    if backdated:
         await audit.record(
             session,
             principal,

@@ -10,7 +10,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from app.access.deps import pii_codec, require
 from app.access.permissions import Permission
@@ -19,10 +18,10 @@ from app.access.principal import Principal
 from app.api.deps import SessionDep
 from app.api.etag import ExpectedVersion, require_if_match, set_etag
 from app.api.idempotency import (
-    REPLAYED_HEADER,
     StoredResponse,
     fingerprint,
     idempotency_key_header,
+    response_of,
     run_idempotent,
 )
 from app.api.problems import problem_responses
@@ -77,12 +76,12 @@ async def create_customer(
     principal: Writer,
     codec: Codec,
     idempotency_key: Annotated[str | None, Depends(idempotency_key_header)],
-) -> JSONResponse:
+) -> Response:
     async def perform() -> StoredResponse:
         customer = await service.create(session, principal, codec, body)
         out = await service.view(session, codec, customer)
         headers = {"Location": f"/v1/customers/{customer.id}", "ETag": f'"v{customer.version}"'}
-        return StoredResponse(201, out.model_dump(mode="json"), headers)
+        return StoredResponse(201, out, headers)
 
     result = await run_idempotent(
         session,
@@ -91,10 +90,7 @@ async def create_customer(
         request_fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json")),
         perform=perform,
     )
-    headers = dict(result.response.headers) | ({REPLAYED_HEADER: "true"} if result.replayed else {})
-    return JSONResponse(
-        result.response.body, status_code=result.response.status_code, headers=headers
-    )
+    return response_of(result)
 
 
 @router.get(

@@ -12,20 +12,27 @@ A batch may carry *guards*: rows that must exist, locked ``FOR SHARE`` by the sa
 (e.g. "calendar CN is still at version 7", for due dates computed from a cached calendar). If a
 guard finds no row, nothing is inserted and :meth:`WriteBatch.execute` returns ``False``; the
 caller refreshes what it cached and builds the batch again.
+
+The statement goes to the driver as it is (``exec_driver_sql``): its text depends only on the
+batch's shape, so asyncpg's statement cache prepares it once per shape, and SQLAlchemy neither
+parses nor compiles it. When it is the request's only statement (``alone=True``) it is sent
+without ``BEGIN``/``COMMIT`` — one statement is atomic by itself — saving two round trips; the
+session is then marked so that any later statement fails loudly instead of silently running in
+a transaction of its own (:func:`install_alone_check`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import json
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, inspect, text
-from sqlalchemy.ext.asyncio import AsyncSession
+import orjson
+from sqlalchemy import Table, event, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.db.base import Base
 
@@ -40,14 +47,24 @@ class Guard:
     params: tuple[tuple[str, Any], ...]
 
 
+class StatementAfterAlone(RuntimeError):
+    """A statement ran after a batch sent as the request's only statement: a programming
+    error (it would have committed on its own, outside the batch's atomicity)."""
+
+
+_ALONE_SENT = "contact_desk.alone_batch_sent"
+
+
 def _json_default(value: object) -> object:
-    if isinstance(value, uuid.UUID | Decimal):
+    # orjson writes UUIDs, dates, datetimes and enums itself; not Decimals, nor asyncpg's own
+    # UUID type (a uuid.UUID subclass) in ids read back from the database.
+    if isinstance(value, Decimal | uuid.UUID):
         return str(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
     raise TypeError(f"cannot send {type(value).__name__} in a write batch")
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value, default=_json_default).decode()
 
 
 def row_of(obj: Base) -> dict[str, Any]:
@@ -93,55 +110,85 @@ class WriteBatch:
     def __bool__(self) -> bool:
         return bool(self._groups or self._updates)
 
-    def statement(self) -> tuple[str, dict[str, Any]]:
-        """The SQL and its parameters (public for tests and for reading).
+    def statement(self) -> tuple[str, tuple[Any, ...]]:
+        """The SQL (with ``$n`` placeholders) and its arguments (public for tests and reading).
 
         Table names and guard conditions come from the code (SQLAlchemy metadata, constant
         strings), never from a request; every value travels as a bound parameter."""
         ctes: list[str] = []
-        params: dict[str, Any] = {}
+        args: list[Any] = []
+
+        def bind(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
         checks: list[str] = []
         for number, guard in enumerate(self._guards):
+            condition = guard.condition
+            for name, value in guard.params:
+                condition = condition.replace(f":{name}", bind(value))
             ctes.append(
-                f"g{number} AS (SELECT 1 FROM {guard.table} WHERE "  # noqa: S608 (docstring)
-                f"{_prefix(guard.condition, guard.params, f'g{number}_')} FOR SHARE)"
+                f"g{number} AS (SELECT 1 FROM {guard.table} WHERE {condition} FOR SHARE)"  # noqa: S608 (docstring)
             )
-            params.update({f"g{number}_{name}": value for name, value in guard.params})
             checks.append(f"(SELECT count(*) FROM g{number}) = 1")  # noqa: S608
         ctes.append(f"okay AS (SELECT {' AND '.join(checks) or 'true'} AS ok)")
         for number, ((table, columns), rows) in enumerate(self._groups.items()):
             names = ", ".join(columns)
             ctes.append(
                 f"i{number} AS (INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
-                f"FROM jsonb_populate_recordset(NULL::{table}, CAST(:r{number} AS jsonb)) "
+                f"FROM jsonb_populate_recordset(NULL::{table}, {bind(_json(rows))}::text::jsonb) "
                 "WHERE (SELECT ok FROM okay))"
             )
-            params[f"r{number}"] = json.dumps(rows, default=_json_default, ensure_ascii=False)
         for number, (table, key, row) in enumerate(self._updates):
             assignments = ", ".join(f"{name} = x.{name}" for name in sorted(row) if name != key)
             ctes.append(
                 f"u{number} AS (UPDATE {table} AS t SET {assignments} "  # noqa: S608
-                f"FROM jsonb_populate_record(NULL::{table}, CAST(:u{number} AS jsonb)) AS x "
+                f"FROM jsonb_populate_record(NULL::{table}, {bind(_json(row))}::text::jsonb) AS x "
                 f"WHERE t.{key} = x.{key} AND (SELECT ok FROM okay))"
             )
-            params[f"u{number}"] = json.dumps(row, default=_json_default, ensure_ascii=False)
-        return "WITH " + ",\n".join(ctes) + "\nSELECT ok FROM okay", params
+        return "WITH " + ",\n".join(ctes) + "\nSELECT ok FROM okay", tuple(args)
 
-    async def execute(self, session: AsyncSession) -> bool:
-        """Send everything; ``False`` (and nothing written) if a guard found no row."""
+    async def execute(self, session: AsyncSession, *, alone: bool = False) -> bool:
+        """Send everything; ``False`` (and nothing written) if a guard found no row.
+
+        ``alone``: the caller promises this is the request's only statement — nothing was sent
+        before it and nothing will be after — so it goes without a transaction around it."""
         if not self._groups and not self._guards and not self._updates:
             return True
-        # Rows the ORM still holds go first: batch rows may refer to them.
-        await session.flush()
-        sql, params = self.statement()
-        applied = bool((await session.execute(text(sql), params)).scalar_one())
+        if session.new or session.dirty or session.deleted:
+            # Rows the ORM still holds go first: batch rows may refer to them.
+            await session.flush()
+        sql, args = self.statement()
+        # (A session bound to a connection already in a transaction — the tests' rollback
+        # fixture — cannot drop it: there the batch simply joins that transaction.)
+        if alone and not session.in_transaction() and isinstance(session.bind, AsyncEngine):
+            # Sent means committed: a lost answer must not make the request run again.
+            session.info["committing"] = True
+            connection = await session.connection(
+                execution_options={"isolation_level": "AUTOCOMMIT"}
+            )
+            result = await connection.exec_driver_sql(sql, args)
+            connection.sync_connection.info[_ALONE_SENT] = True  # type: ignore[union-attr]
+        else:
+            connection = await session.connection()
+            result = await connection.exec_driver_sql(sql, args)
+        applied = bool(result.scalar_one())
         self._groups.clear()
         self._guards.clear()
         self._updates.clear()
         return applied
 
 
-def _prefix(condition: str, params: tuple[tuple[str, Any], ...], prefix: str) -> str:
-    for name, _ in params:
-        condition = condition.replace(f":{name}", f":{prefix}{name}")
-    return condition
+def install_alone_check(engine: AsyncEngine) -> None:
+    """Make a statement after an ``alone`` batch raise :class:`StatementAfterAlone`."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _refuse_after_alone(connection: Connection, *_: object) -> None:
+        if connection.info.get(_ALONE_SENT):
+            raise StatementAfterAlone(
+                "A statement ran after a batch sent alone (without a transaction)."
+            )
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _forget_alone(_dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        record.info.pop(_ALONE_SENT, None)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings
+from app.db.batch import install_alone_check
 
 
 @dataclass
@@ -24,7 +25,7 @@ class Database:
 
 
 def create_engine_from_settings(settings: Settings, url: str) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_pre_ping=settings.db_pre_ping,
         pool_size=settings.db_pool_size,
@@ -42,6 +43,8 @@ def create_engine_from_settings(settings: Settings, url: str) -> AsyncEngine:
             },
         },
     )
+    install_alone_check(engine)
+    return engine
 
 
 def make_session_factory(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.access.deps import pii_codec, require
@@ -18,10 +17,10 @@ from app.access.principal import Principal
 from app.api.deps import SessionDep
 from app.api.etag import ExpectedVersion, require_if_match, set_etag
 from app.api.idempotency import (
-    REPLAYED_HEADER,
     StoredResponse,
     fingerprint,
     idempotency_key_header,
+    response_of,
     run_idempotent,
 )
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
@@ -75,12 +74,12 @@ async def register(
     principal: Writer,
     codec: Codec,
     idempotency_key: Annotated[str | None, Depends(idempotency_key_header)],
-) -> JSONResponse:
+) -> Response:
     async def perform() -> StoredResponse:
         inquiry = await service.register(session, principal, codec, body, now=utc_now())
         out = await service.view(session, inquiry)
         headers = {"Location": f"/v1/inquiries/{inquiry.id}", "ETag": f'"v{inquiry.version}"'}
-        return StoredResponse(201, out.model_dump(mode="json"), headers)
+        return StoredResponse(201, out, headers)
 
     result = await run_idempotent(
         session,
@@ -89,10 +88,7 @@ async def register(
         request_fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json")),
         perform=perform,
     )
-    headers = dict(result.response.headers) | ({REPLAYED_HEADER: "true"} if result.replayed else {})
-    return JSONResponse(
-        result.response.body, status_code=result.response.status_code, headers=headers
-    )
+    return response_of(result)
 
 
 @router.get(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from app.access.deps import pii_codec, require
 from app.access.permissions import Permission
@@ -46,7 +46,7 @@ AUTH = problem_responses(401, 403, 429)
 )
 async def report_call(
     request: Request, body: IvrCallIn, session: SessionDep, principal: Intake, codec: Codec
-) -> JSONResponse:
+) -> Response:
     settings: Settings = request.app.state.settings
     result = await service.intake(
         session,
@@ -57,7 +57,9 @@ async def report_call(
         default_branch=settings.intake_default_branch,
     )
     headers = {REPLAYED_HEADER: "true"} if result.replayed else {}
-    return JSONResponse(result.body, status_code=201, headers=headers)
+    return Response(
+        orjson.dumps(result.body), status_code=201, headers=headers, media_type="application/json"
+    )
 
 
 @router.get(

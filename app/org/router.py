@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from app.access.deps import require
 from app.access.permissions import Permission
@@ -39,7 +38,7 @@ async def create_branch(
     session: SessionDep,
     actor: Writer,
     idempotency_key: Annotated[str | None, Depends(idempotency_key_header)],
-) -> JSONResponse:
+) -> Response:
     async def perform() -> StoredResponse:
         branch = await service.create_branch(session, actor, body)
         payload = BranchOut.model_validate(branch).model_dump(mode="json")

@@ -1,0 +1,86 @@
+"""A write batch sent ``alone`` goes without BEGIN/COMMIT: it must still be all-or-nothing, be
+committed by itself, and make any later statement of the same request fail loudly (it would
+otherwise run outside the batch's atomicity)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.batch import StatementAfterAlone, WriteBatch
+from app.org.models import Branch
+from tests.conftest import unique_code
+
+
+def _branch_batch(*codes: str) -> WriteBatch:
+    batch = WriteBatch()
+    now = dt.datetime.now(dt.UTC)
+    for code in codes:
+        batch.add(Branch(id=uuid.uuid4(), code=code, name=f"branch {code}", created_at=now,
+                         updated_at=now))  # fmt: skip
+    return batch
+
+
+async def _count(factory: async_sessionmaker[AsyncSession], *codes: str) -> int:
+    async with factory() as session:
+        return int(await session.scalar(select(func.count()).where(Branch.code.in_(codes))) or 0)
+
+
+async def test_a_batch_sent_alone_is_committed_without_a_commit(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    code = unique_code()
+    async with committed() as session:
+        assert await _branch_batch(code).execute(session, alone=True)
+        # No commit: the session just closes, which would roll a transaction back.
+    assert await _count(committed, code) == 1
+
+
+async def test_a_batch_not_alone_is_rolled_back_with_its_transaction(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    code = unique_code()
+    async with committed() as session:
+        assert await _branch_batch(code).execute(session)
+        await session.rollback()
+    assert await _count(committed, code) == 0
+
+
+async def test_alone_after_an_earlier_statement_joins_the_transaction(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    code = unique_code()
+    async with committed() as session:
+        await session.execute(text("SELECT 1"))
+        assert await _branch_batch(code).execute(session, alone=True)
+        await session.rollback()
+    assert await _count(committed, code) == 0
+
+
+async def test_a_batch_sent_alone_is_all_or_nothing(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    good, taken = unique_code(), unique_code()
+    async with committed() as session:
+        assert await _branch_batch(taken).execute(session, alone=True)
+    async with committed() as session:
+        with pytest.raises(Exception, match="unique"):
+            await _branch_batch(good, taken).execute(session, alone=True)
+    assert await _count(committed, good) == 0
+
+
+async def test_a_statement_after_a_batch_sent_alone_is_refused(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    async with committed() as session:
+        assert await _branch_batch(unique_code()).execute(session, alone=True)
+        with pytest.raises(StatementAfterAlone):
+            await session.execute(text("SELECT 1"))
+    # The pooled connection forgets it: the next session on it works as usual.
+    for _ in range(3):
+        async with committed() as session:
+            assert await session.scalar(text("SELECT 1")) == 1
