@@ -77,6 +77,8 @@ class Registered:
     complaint: Complaint
     phones: list[str]
     clocks: list[Clock]
+    id_number: str | None
+    """As entered (upper case), so the first view need not decrypt what it just sealed."""
 
 
 async def register(
@@ -139,7 +141,8 @@ async def register(
             data={"number": complaint.number, "received_at": received_at.isoformat()},
             batch=batch,
         )
-        return Registered(complaint, phones, clocks)
+        id_number = data.complainant.id_number
+        return Registered(complaint, phones, clocks, id_number.upper() if id_number else None)
 
     backdated = data.received_at is not None and data.received_at_reason is not None
     registered = await (
@@ -283,7 +286,14 @@ async def view(
 
 def view_registered(codec: PiiCodec, registered: Registered) -> ComplaintOut:
     """The first view of a complaint just registered, from memory: nothing is read back."""
-    return render(codec, registered.complaint, registered.phones, registered.clocks, [])
+    return render(
+        codec,
+        registered.complaint,
+        registered.phones,
+        registered.clocks,
+        [],
+        id_number=registered.id_number,
+    )
 
 
 def render(
@@ -294,7 +304,10 @@ def render(
     notices: list[ComplaintNotice],
     *,
     reveal: frozenset[str] = frozenset(),
+    id_number: str | None = None,
 ) -> ComplaintOut:
+    """The API's view of a complaint (``id_number``: the plain ID number when the caller has
+    it at hand; otherwise it is opened from the sealed column)."""
     fields = {
         name: getattr(complaint, name)
         for name in ComplaintOut.model_fields
@@ -302,21 +315,22 @@ def render(
     }
     return ComplaintOut(
         **fields,
-        complainant=_complainant(codec, complaint, phones, reveal),
+        complainant=_complainant(codec, complaint, phones, reveal, id_number),
         clocks=[_clock_out(c) for c in clocks],
         notices=[NoticeOut.model_validate(n) for n in notices],
     )
 
 
 def _complainant(
-    codec: PiiCodec, complaint: Complaint, phones: list[str], reveal: frozenset[str]
+    codec: PiiCodec,
+    complaint: Complaint,
+    phones: list[str],
+    reveal: frozenset[str],
+    id_number: str | None,
 ) -> ComplainantOut:
     name = complaint.complainant_name
-    id_number = (
-        codec.open(complaint.id_number_enc, purpose=codec.ID_NUMBER)
-        if complaint.id_number_enc
-        else None
-    )
+    if id_number is None and complaint.id_number_enc:
+        id_number = codec.open(complaint.id_number_enc, purpose=codec.ID_NUMBER)
     if id_number is not None and "id_number" not in reveal:
         id_number = mask_id_number(id_number)
     digits = [national_digits(p) for p in phones]

@@ -32,6 +32,10 @@ def normalise_phone(raw: str) -> str:
 
 def national_digits(e164: str) -> str:
     """The digits a person in China would dial (``13800138000``), for masking and reading."""
+    if e164.startswith("+86"):
+        # China's national numbers never start with 0, so they are the rest of the E.164
+        # form (phonenumbers would parse the whole number again to say the same).
+        return e164[3:]
     parsed = phonenumbers.parse(e164, DEFAULT_REGION)
     return str(parsed.national_number)
 

@@ -1,0 +1,55 @@
+"""Phone numbers: every accepted form is one E.164 number, and the digits shown for a Chinese
+number (taken from the E.164 form without parsing it again) are what phonenumbers says."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from app.core.phones import InvalidPhone, national_digits, normalise_phone
+
+# Mobile (1xx), Beijing and Shanghai landlines (10, 21) and a three-digit area code (755).
+_CN_NATIONAL = st.one_of(
+    st.from_regex(r"\A1[3-9][0-9]{9}\Z"),
+    st.from_regex(r"\A(10|21)[2-8][0-9]{7}\Z"),
+    st.from_regex(r"\A755[2-8][0-9]{7}\Z"),
+)
+
+
+@given(_CN_NATIONAL)
+def test_national_digits_of_a_chinese_number_agree_with_phonenumbers(national: str) -> None:
+    try:
+        e164 = normalise_phone(national)
+    except InvalidPhone:
+        assume(False)
+        raise
+    expected = str(phonenumbers.parse(e164, "CN").national_number)
+    assert national_digits(e164) == expected
+
+
+@given(
+    _CN_NATIONAL,
+    st.sampled_from(["", "+86", "0086", "+86 ", "86"]),
+    st.sampled_from(["", "-", " "]),
+)
+def test_every_written_form_is_one_number(national: str, prefix: str, separator: str) -> None:
+    try:
+        e164 = normalise_phone(national)
+    except InvalidPhone:
+        assume(False)
+        raise
+    written = prefix + separator.join([national[:3], national[3:7], national[7:]])
+    assert normalise_phone(written) == e164
+    assert national_digits(e164) == national
+
+
+def test_a_foreign_number_keeps_its_own_national_digits() -> None:
+    assert national_digits(normalise_phone("+44 20 7946 0958")) == "2079460958"
+
+
+@pytest.mark.parametrize("raw", ["12345", "abc", "+86 000 0000 0000"])
+def test_no_number_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidPhone):
+        normalise_phone(raw)
