@@ -216,8 +216,8 @@ async def run_lifecycles(base: str, token: str, seconds: int) -> dict[str, float
 
 
 def run_pgbench_registration(socket_dir: str, seconds: int, folder: Path) -> dict[str, float]:
-    """The registration transaction as the service sends it now (BEGIN; one WITH … INSERT
-    statement; COMMIT), 32 clients, on the same database."""
+    """The registration as the service sends it now (one WITH … INSERT statement, alone),
+    32 clients, on the same database."""
     script = folder / "registration.sql"
     ctx = asyncio.run(pgbench_scripts.context(socket_dir, "contact_desk"))
     script.write_text(pgbench_scripts.registration(ctx), encoding="utf-8")
@@ -275,8 +275,9 @@ def main() -> None:
                     f" connections, {args.workers} workers)", rate=registration["rps"],
                     unit="req/s", p50_ms=registration["p50"], p99_ms=registration["p99"],
                     pgbench_tps=ceiling["tps"],
-                    pgbench_what=f"BEGIN; the one WITH … INSERT statement of a registration"
-                    f" (app.db.batch); COMMIT — {CLIENTS} clients, {args.seconds} s",
+                    pgbench_what="the one WITH … INSERT statement of a registration"
+                    f" (app.db.batch), sent alone as the service sends it — {CLIENTS} clients,"
+                    f" {args.seconds} s",
                     extra={"non_2xx": registration["non2xx"], "errors": registration["errors"]}),
             measure("lifecycle", "full lifecycles, register → … → close (7 requests),"
                     f" {CLIENTS} clients", rate=lifecycle["rps"], unit="req/s",

@@ -279,5 +279,8 @@ def batch_sql(
         batch.insert(Base.metadata.tables[table], row)
     for table, key, row in updates:
         batch.update(Base.metadata.tables[table], key, row)
-    sql, params = batch.statement()
-    return inline_binds(sql, params) + ";"
+    sql, args = batch.statement()
+    # The driver's $n placeholders, last first so that $1 does not eat the front of $10.
+    for number in range(len(args), 0, -1):
+        sql = sql.replace(f"${number}", sql_literal(args[number - 1]))
+    return sql + ";"

@@ -74,8 +74,9 @@ def _clock_event(kind: int, actor: str, unit: str, amount: int, due: str) -> dic
 
 
 def registration(ctx: dict[str, Any]) -> str:
-    """POST /v1/complaints: BEGIN; one WITH … INSERT statement (complaint, phone, C7 and C2
-    clocks, their ledger entries, the timeline event) guarded by the calendar; COMMIT."""
+    """POST /v1/complaints (no Idempotency-Key): one WITH … INSERT statement (complaint, phone,
+    C7 and C2 clocks, their ledger entries, the timeline event) guarded by the calendar, sent
+    alone — without BEGIN/COMMIT, as the service sends it."""
     complaint, actor = uid(0), "user:00000000-0000-4000-9000-000000000001"
     c7, c2 = "2026-01-20T16:00:00+00:00", "2026-01-12T16:00:00+00:00"
     rows = [
@@ -104,7 +105,7 @@ def registration(ctx: dict[str, Any]) -> str:
                            "request_id": "r:n", "from_status": None, "ticket_kind": "complaint"}),
     ]  # fmt: skip
     guard = calendar_guard(ctx["version"], ctx["xmin"])
-    return ID + "BEGIN;\n" + batch_sql(rows, guard=guard) + "\nCOMMIT;\n"
+    return ID + batch_sql(rows, guard=guard) + "\n"
 
 
 IVR_CLIENT = "00000000-0000-4000-9000-000000000002"
