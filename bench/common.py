@@ -280,7 +280,12 @@ def batch_sql(
     for table, key, row in updates:
         batch.update(Base.metadata.tables[table], key, row)
     sql, args = batch.statement()
-    # The driver's $n placeholders, last first so that $1 does not eat the front of $10.
+    return inline_positional(sql, args) + ";"
+
+
+def inline_positional(sql: str, args: tuple[Any, ...]) -> str:
+    """The driver's ``$n`` placeholders of a statement sent as written, replaced by literals."""
+    # Last first, so that $1 does not eat the front of $10.
     for number in range(len(args), 0, -1):
         sql = sql.replace(f"${number}", sql_literal(args[number - 1]))
-    return sql + ";"
+    return sql

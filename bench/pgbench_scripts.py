@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import batch_sql, inline_binds
+from common import batch_sql, inline_positional
 
 # 12 digits: the last group of a UUID, and unique enough for a run (collisions ~1e-4 per 10^4).
 ID = "\\set n random(100000000000, 999999999999)\n"
@@ -111,29 +111,28 @@ def registration(ctx: dict[str, Any]) -> str:
 IVR_CLIENT = "00000000-0000-4000-9000-000000000002"
 
 
-def _ivr_claim(call: str) -> str:
-    from app.ivr.repository import _CLAIM
+def _ivr_claim(call: str, claim_id: str) -> str:
+    """The call's claim, which also finds (or creates) the caller's customer ``uid(6)``."""
+    from app.ivr.repository import _CALL_COLUMNS, _CLAIM_AND_FIND_CALLER
 
-    return inline_binds(_CLAIM.text, {
-        "id": uid(5), "client_id": IVR_CLIENT, "call_id": call, "fingerprint": "f" * 64,
-        "intent": "inquiry", "status": "processed", "caller_phone_enc": "v1:bench1:" + "z" * 56,
+    phone_enc = "v1:bench1:" + "z" * 56
+    row = {
+        "id": claim_id, "client_id": IVR_CLIENT, "call_id": call, "fingerprint": "f" * 64,
+        "intent": "inquiry", "status": "processed", "caller_phone_enc": phone_enc,
         "caller_phone_hash": "c:n", "called_number": "95500", "started_at": NOW,
         "ended_at": None, "menu_path": "2", "policy_number": None, "id_digits_hash": None,
-        "recording_ref": None, "transcript": "来电内容", "default_branch": "HQ",
-    }).strip() + ";\n"  # fmt: skip
+        "recording_ref": None, "transcript": "来电内容",
+    }  # fmt: skip
+    args = (*(row[name] for name in _CALL_COLUMNS), "HQ", "c:n", uid(6), phone_enc)
+    return inline_positional(_CLAIM_AND_FIND_CALLER, args).strip() + ";\n"
 
 
 def intake_new(ctx: dict[str, Any]) -> str:
-    """POST /v1/ivr/calls, a new caller's inquiry: claim the call id (the default branch read in
-    the same statement), find-or-create the customer by phone, then one statement for inquiry +
-    clock + ledger + timeline + the call row's answer."""
-    from app.customers.repository import _FIND_OR_CREATE_BY_PHONE
-
+    """POST /v1/ivr/calls, a new caller's inquiry: claim the call id (the default branch read and
+    the customer found or created by phone in the same statement), then one statement for
+    inquiry + clock + ledger + timeline + the call row's answer."""
     inquiry, actor, call = uid(0), f"api_key:{IVR_CLIENT}", "pgb-:n"
     due = "2026-01-06T16:00:00+00:00"
-    upsert = inline_binds(_FIND_OR_CREATE_BY_PHONE.text, {
-        "phone_hash": "c:n", "new_id": uid(6), "phone_enc": "v1:bench1:" + "z" * 56,
-        "source": "ivr"}).strip() + ";\n"  # fmt: skip
     ticket = {"number": "IQ:n", "status": "pending", "due_date": due[:10], "id": inquiry,
               "kind": "inquiry"}  # fmt: skip
     rows = [
@@ -157,7 +156,7 @@ def intake_new(ctx: dict[str, Any]) -> str:
                            "call_id": call, "outcome": "ticket_created", "open_items": []}}  # fmt: skip
     write = batch_sql(rows, updates=(("ivr_calls", "id", answer),),
                       guard=calendar_guard(ctx["version"], ctx["xmin"]))  # fmt: skip
-    return ID + "BEGIN;\n" + _ivr_claim(call) + upsert + write + "\nCOMMIT;\n"
+    return ID + "BEGIN;\n" + _ivr_claim(call, uid(5)) + write + "\nCOMMIT;\n"
 
 
 def intake_replay() -> str:
@@ -168,7 +167,7 @@ def intake_replay() -> str:
         f" ivr_calls.client_id = '{IVR_CLIENT}'::UUID AND ivr_calls.call_id = '{call}'::VARCHAR;\n"
     )
     return (
-        ID + "\\set r random(1, 64)\nBEGIN;\n" + _ivr_claim(call).replace(uid(5), uid(7))
+        ID + "\\set r random(1, 64)\nBEGIN;\n" + _ivr_claim(call, uid(7))
         + read + "COMMIT;\n"
     )  # fmt: skip
 

@@ -1,4 +1,5 @@
-"""The ``ivr_calls`` table: claim a call id, read a stored answer, store the answer."""
+"""The ``ivr_calls`` table: claim a call id (finding its caller), read a stored answer, store
+the answer."""
 
 from __future__ import annotations
 
@@ -6,29 +7,50 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.batch import WriteBatch
 from app.ivr.models import IvrCall
 
-# Written out (not the dialect's insert(), whose ON CONFLICT form SQLAlchemy does not cache):
-# this runs on every IVR request.
-_CLAIM = text(
-    """
-    INSERT INTO ivr_calls (id, client_id, call_id, fingerprint, intent, status,
-        caller_phone_enc, caller_phone_hash, called_number, started_at, ended_at, menu_path,
-        policy_number, id_digits_hash, recording_ref, transcript)
-    VALUES (:id, :client_id, :call_id, :fingerprint, :intent, :status,
-        :caller_phone_enc, :caller_phone_hash, :called_number, :started_at, :ended_at, :menu_path,
-        :policy_number, :id_digits_hash, :recording_ref, :transcript)
+_CALL_COLUMNS = (
+    "id", "client_id", "call_id", "fingerprint", "intent", "status", "caller_phone_enc",
+    "caller_phone_hash", "called_number", "started_at", "ended_at", "menu_path",
+    "policy_number", "id_digits_hash", "recording_ref", "transcript",
+)  # fmt: skip
+_N = len(_CALL_COLUMNS)
+
+# One round trip for every IVR request, sent to the driver as written (it runs on each call):
+# claim the call id, read the default intake branch, and find the caller's customer by phone
+# or — only for a call really claimed — create an "unknown caller" with that phone.
+# - The claim is what serialises retries: a concurrent retry's insert waits on the first one's
+#   uncommitted row, does nothing once it commits, and the retry replays the stored answer.
+# - The phone row goes first and its unique hash settles two first calls from one number: the
+#   loser's insert waits, does nothing and returns no row (its snapshot cannot see the winner's
+#   row), so the caller is read again. Foreign keys are checked at the end of the statement,
+#   after the customer row of the same statement exists.
+_CLAIM_AND_FIND_CALLER = f"""
+WITH claim AS (
+    INSERT INTO ivr_calls ({", ".join(_CALL_COLUMNS)})
+    VALUES ({", ".join(f"${n}" for n in range(1, _N + 1))})
     ON CONFLICT (client_id, call_id) DO NOTHING
-    RETURNING id, (SELECT b.id FROM branches b WHERE b.code = :default_branch) AS default_branch_id
-    """
-).bindparams(
-    bindparam("started_at", type_=DateTime(timezone=True)),
-    bindparam("ended_at", type_=DateTime(timezone=True)),
+    RETURNING id
+), found AS (
+    SELECT customer_id FROM customer_phones WHERE phone_hash = ${_N + 2}
+), new_phone AS (
+    INSERT INTO customer_phones (phone_hash, customer_id, phone_enc)
+    SELECT ${_N + 2}, ${_N + 3}::uuid, ${_N + 4}
+    WHERE EXISTS (SELECT 1 FROM claim) AND NOT EXISTS (SELECT 1 FROM found)
+    ON CONFLICT (phone_hash) DO NOTHING
+    RETURNING customer_id
+), new_customer AS (
+    INSERT INTO customers (id, source) SELECT customer_id, 'ivr' FROM new_phone
+    RETURNING id
 )
+SELECT (SELECT id FROM claim),
+       (SELECT b.id FROM branches b WHERE b.code = ${_N + 1}),
+       coalesce((SELECT customer_id FROM found), (SELECT id FROM new_customer))
+"""  # noqa: S608 - column names are the constants above; every value is a parameter
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,17 +59,35 @@ class Claimed:
     default_branch_id: uuid.UUID | None
     """The branch of the default intake code (read in the same round trip, for calls that
     neither a policy nor the API key place)."""
+    customer_id: uuid.UUID | None
+    """The caller's customer; ``None`` only if a concurrent first call from the same number
+    created it meanwhile (read it again)."""
 
 
-async def claim(session: AsyncSession, *, default_branch: str, **values: Any) -> Claimed | None:
-    """Insert the call; ``None`` if (client, call id) exists. A concurrent retry's insert waits
-    here on the first one's uncommitted row, and returns ``None`` once that commits."""
-    row = (
-        await session.execute(
-            _CLAIM, {"id": uuid.uuid4(), "default_branch": default_branch, **values}
-        )
-    ).one_or_none()
-    return None if row is None else Claimed(row.id, row.default_branch_id)
+async def claim(
+    session: AsyncSession,
+    *,
+    default_branch: str,
+    phone_enc: str,
+    values: dict[str, Any],
+) -> Claimed | None:
+    """Insert the call and find (or create) its caller; ``None`` if (client, call id) exists.
+    ``values``: the call row's columns; ``caller_phone_hash`` also finds the customer."""
+    row_id = uuid.uuid4()
+    args = (
+        *(row_id if name == "id" else values[name] for name in _CALL_COLUMNS),
+        default_branch,
+        values["caller_phone_hash"],
+        uuid.uuid4(),
+        phone_enc,
+    )
+    connection = await session.connection()
+    claimed_id, default_branch_id, customer_id = (
+        await connection.exec_driver_sql(_CLAIM_AND_FIND_CALLER, args)
+    ).one()
+    if claimed_id is None:
+        return None
+    return Claimed(claimed_id, default_branch_id, customer_id)
 
 
 async def stored_answer(

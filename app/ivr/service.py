@@ -132,7 +132,10 @@ async def intake(
     if data.started_at > now + rules.CLOCK_SKEW:
         raise InvalidInput("started_at is in the future.", field="started_at")
     fingerprint = _fingerprint(codec, data)
-    claimed = await _claim(session, principal, codec, data, e164, fingerprint, default_branch)
+    phone_hash = codec.lookup(e164, purpose=codec.PHONE)
+    claimed = await _claim(
+        session, principal, codec, data, e164, phone_hash, fingerprint, default_branch
+    )
     if claimed is None:
         return await _replay(session, principal, data.call_id, fingerprint)
     row_id = claimed.row_id
@@ -146,8 +149,8 @@ async def intake(
         data=data,
         principal=principal,
         e164=e164,
-        phone_hash=codec.lookup(e164, purpose=codec.PHONE),
-        customer_id=await customers.caller(session, codec, e164),
+        phone_hash=phone_hash,
+        customer_id=claimed.customer_id or await customers.caller(session, codec, e164),
         policy=policy,
         branch_id=_branch(principal, policy, default_branch, claimed.default_branch_id),
         now=now,
@@ -188,29 +191,37 @@ async def _claim(
     codec: PiiCodec,
     data: IvrCallIn,
     e164: str,
+    phone_hash: str,
     fingerprint: str,
     default_branch: str,
 ) -> repository.Claimed | None:
-    """Insert the call row first: it is what serialises retries of the same call."""
+    """Insert the call row first: it is what serialises retries of the same call (and find its
+    caller in the same round trip)."""
     id_digits = data.id_digits.upper() if data.id_digits else None
+    phone_enc = codec.seal(e164, purpose=codec.PHONE)
     return await repository.claim(
         session,
         default_branch=default_branch,
-        client_id=principal.id,
-        call_id=data.call_id,
-        fingerprint=fingerprint,
-        intent=data.intent,
-        status="processed",
-        caller_phone_enc=codec.seal(e164, purpose=codec.PHONE),
-        caller_phone_hash=codec.lookup(e164, purpose=codec.PHONE),
-        called_number=data.called_number,
-        started_at=data.started_at,
-        ended_at=data.ended_at,
-        menu_path=data.menu_path,
-        policy_number=data.policy_number,
-        id_digits_hash=codec.lookup(id_digits, purpose=ID_DIGITS_PURPOSE) if id_digits else None,
-        recording_ref=data.recording_ref,
-        transcript=data.transcript,
+        phone_enc=phone_enc,
+        values={
+            "client_id": principal.id,
+            "call_id": data.call_id,
+            "fingerprint": fingerprint,
+            "intent": data.intent,
+            "status": "processed",
+            "caller_phone_enc": phone_enc,
+            "caller_phone_hash": phone_hash,
+            "called_number": data.called_number,
+            "started_at": data.started_at,
+            "ended_at": data.ended_at,
+            "menu_path": data.menu_path,
+            "policy_number": data.policy_number,
+            "id_digits_hash": codec.lookup(id_digits, purpose=ID_DIGITS_PURPOSE)
+            if id_digits
+            else None,
+            "recording_ref": data.recording_ref,
+            "transcript": data.transcript,
+        },
     )
 
 
