@@ -20,7 +20,7 @@ from app.access.scope import company_wide_if_unbound
 from app.api.deps import SessionDep
 from app.api.idempotency import REPLAYED_HEADER
 from app.api.problems import problem_responses
-from app.api.routing import TransactionalRoute
+from app.api.routing import TransactionalRoute, reads_only
 from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.phones import normalise_field
@@ -70,16 +70,19 @@ async def report_call(
     " with the next deadline in plain words (masked)",
     responses={**AUTH, **problem_responses(422)},
 )
+@reads_only
 async def lookup_caller(
     phone: Annotated[str, Path(max_length=32, description="Any format.")],
     session: SessionDep,
     principal: Lookup,
     codec: Codec,
-) -> CallerOut:
+) -> Response:
     e164 = normalise_field(phone, "phone")
-    return await lookup.caller(
+    found = await lookup.caller(
         session, company_wide_if_unbound(principal), codec, e164, now=utc_now()
     )
+    # Serialised by pydantic directly (the declared response_model documents it).
+    return Response(found.model_dump_json(), media_type="application/json")
 
 
 @router.get(
