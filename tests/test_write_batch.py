@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.batch import StatementAfterAlone, WriteBatch
+from app.db.batch import StatementAfterAlone, WriteBatch, new_row
 from app.org.models import Branch
 from tests.conftest import unique_code
 
@@ -84,3 +84,19 @@ async def test_a_statement_after_a_batch_sent_alone_is_refused(
     for _ in range(3):
         async with committed() as session:
             assert await session.scalar(text("SELECT 1")) == 1
+
+
+async def test_a_new_row_is_flushed_like_any_new_object(session: AsyncSession) -> None:
+    code = unique_code()
+    now = dt.datetime.now(dt.UTC)
+    branch = new_row(Branch, id=uuid.uuid4(), code=code, name="row", created_at=now, updated_at=now)
+    assert branch.code == code
+    session.add(branch)
+    await session.flush()
+    stored = await session.scalar(select(Branch.name).where(Branch.code == code))
+    assert stored == "row"
+
+
+def test_a_new_row_refuses_unknown_attributes() -> None:
+    with pytest.raises(TypeError, match="nmae"):
+        new_row(Branch, code="X1", nmae="typo")

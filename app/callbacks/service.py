@@ -36,7 +36,7 @@ from app.core.config import get_settings
 from app.core.errors import InvalidInput, NotFound
 from app.core.phones import InvalidPhone, normalise_phone
 from app.customers import service as customers
-from app.db.batch import WriteBatch
+from app.db.batch import WriteBatch, new_row
 from app.events import service as events
 from app.org import service as org_service
 
@@ -138,8 +138,12 @@ async def _insert(
     async def build(batch: WriteBatch) -> None:
         for position, (enc, hashed) in enumerate(phones):
             batch.add(
-                CallbackPhone(
-                    callback_id=inserted, position=position, phone_enc=enc, phone_hash=hashed
+                new_row(
+                    CallbackPhone,
+                    callback_id=inserted,
+                    position=position,
+                    phone_enc=enc,
+                    phone_hash=hashed,
                 )
             )
         due_at = new.due_at

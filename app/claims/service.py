@@ -22,7 +22,7 @@ from app.core.clock import BUSINESS_TZ
 from app.core.errors import NotFound
 from app.customers import service as customers
 from app.customers.models import Policy
-from app.db.batch import WriteBatch
+from app.db.batch import WriteBatch, new_row
 from app.events import service as events
 from app.org import service as org_service
 from app.tickets import rules
@@ -60,7 +60,8 @@ async def _create(
 ) -> ClaimReport:
     """The report's rows into ``batch`` (sent by the caller), or sent here in one statement."""
     reported_on = reported_at.astimezone(BUSINESS_TZ).date()
-    report = ClaimReport(
+    report = new_row(
+        ClaimReport,
         id=uuid.uuid4(),
         number=await repository.next_number(session, reported_on),
         branch_id=branch_id,

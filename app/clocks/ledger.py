@@ -10,6 +10,7 @@ from app.clocks.due import Terms, compute_due, warn_at
 from app.clocks.models import Clock, ClockEvent
 from app.clocks.states import EventKind, Unit
 from app.core.errors import InvalidInput
+from app.db.batch import new_row
 
 
 def terms_of(clock: Clock) -> Terms:
@@ -54,7 +55,8 @@ def new_event(
     calendar_version: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> ClockEvent:
-    return ClockEvent(
+    return new_row(
+        ClockEvent,
         clock_id=clock.id,
         kind=kind.value,
         at=now,

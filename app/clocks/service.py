@@ -33,7 +33,7 @@ from app.clocks.states import (
     state_of,
 )
 from app.core.errors import CalendarBusy, InvalidInput, NotFound
-from app.db.batch import WriteBatch
+from app.db.batch import WriteBatch, new_row
 
 DEFAULT_CALENDAR = "CN"
 
@@ -165,7 +165,8 @@ def _new_clock(
     due_date: dt.date | None,
 ) -> Clock:
     start_date = view.local_date(started_at)
-    return Clock(
+    return new_row(
+        Clock,
         id=uuid.uuid4(),
         subject_kind=subject.kind.value,
         subject_id=subject.id,

@@ -34,7 +34,7 @@ from app.complaints.schemas import (
 from app.core.clock import BUSINESS_TZ
 from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.phones import InvalidPhone, national_digits, normalise_phone
-from app.db.batch import WriteBatch
+from app.db.batch import WriteBatch, new_row
 from app.events import service as events
 from app.org import service as org_service
 from app.tickets.items import Criterion
@@ -119,7 +119,8 @@ async def register(
         batch.add(complaint)
         for position, phone in enumerate(phones):
             batch.add(
-                ComplainantPhone(
+                new_row(
+                    ComplainantPhone,
                     complaint_id=complaint.id,
                     position=position,
                     phone_enc=codec.seal(phone, purpose=codec.PHONE),
@@ -173,7 +174,8 @@ def _new_complaint(
 ) -> Complaint:
     person = data.complainant
     complete = data.materials_complete
-    return Complaint(
+    return new_row(
+        Complaint,
         id=uuid.uuid4(),
         branch_id=branch_id,
         status=(states.Status.UNDER_REVIEW if complete else states.Status.REGISTERED).value,

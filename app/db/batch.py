@@ -26,7 +26,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import orjson
 from sqlalchemy import Table, event, inspect
@@ -65,6 +65,28 @@ def _json_default(value: object) -> object:
 
 def _json(value: object) -> str:
     return orjson.dumps(value, default=_json_default).decode()
+
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+_ATTRIBUTES: dict[type[Base], frozenset[str]] = {}
+
+
+def new_row(model: type[ModelT], **values: Any) -> ModelT:
+    """A new ``model`` object holding ``values``, built without the ORM's per-attribute events
+    (a hot path builds several per request: about 1 µs each instead of 17 for a clock event).
+
+    It behaves as any new ORM object: attributes read and set as usual, :func:`row_of` and a
+    flush (``session.add``) both take exactly these values. Unknown names are refused, as the
+    ORM's own constructor does."""
+    allowed = _ATTRIBUTES.get(model)
+    if allowed is None:
+        allowed = _ATTRIBUTES[model] = frozenset(inspect(model).attrs.keys())
+    if not values.keys() <= allowed:
+        raise TypeError(f"{model.__name__} has no attribute(s) {sorted(values.keys() - allowed)}")
+    obj = cast(ModelT, inspect(model).class_manager.new_instance())
+    obj.__dict__.update(values)
+    return obj
 
 
 def row_of(obj: Base) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from app.core.clock import BUSINESS_TZ
 from app.core.errors import NotFound
 from app.customers import service as customers
 from app.customers.models import Policy
-from app.db.batch import WriteBatch
+from app.db.batch import WriteBatch, new_row
 from app.events import service as events
 from app.inquiries import repository, states
 from app.inquiries.models import Inquiry
@@ -73,7 +73,8 @@ async def _create(
     rule_set_version = await version_in_force(session, received_on)
     answered = answer is not None
     status = states.Status.ANSWERED if answered else unanswered
-    inquiry = Inquiry(
+    inquiry = new_row(
+        Inquiry,
         id=uuid.uuid4(),
         number=await repository.next_number(session, received_on),
         branch_id=branch_id,
