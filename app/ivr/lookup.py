@@ -25,6 +25,7 @@ from app.complaints import service as complaints
 from app.core.errors import NotFound
 from app.core.phones import national_digits
 from app.customers import service as customers
+from app.db.driver_sql import DriverQuery, compile_for_driver
 from app.inquiries import service as inquiries
 from app.ivr import speech
 from app.ivr.schemas import CallerOut, DueOut, OpenItem, PolicyCallerOut
@@ -102,6 +103,28 @@ def _statement(shape: _Shape) -> Select[Any] | None:
     )
 
 
+_EXAMPLES = {"phone_hash": "", "customer_id": uuid.UUID(int=0), "policy_number": ""}
+_driver_queries: dict[_Shape, DriverQuery] = {}
+
+
+def _driver_query(shape: _Shape, statement: Select[Any], session: AsyncSession) -> DriverQuery:
+    """The shape's statement compiled once for the driver (``app.db.driver_sql``)."""
+    query = _driver_queries.get(shape)
+    if query is None:
+        examples = {
+            name: example
+            for name, example, used in (
+                ("phone_hash", _EXAMPLES["phone_hash"], shape.by_phone),
+                ("customer_id", _EXAMPLES["customer_id"], shape.by_customer),
+                ("policy_number", _EXAMPLES["policy_number"], shape.by_policy),
+            )
+            if used
+        }
+        dialect = session.bind.dialect
+        query = _driver_queries[shape] = compile_for_driver(statement, dialect, examples)
+    return query
+
+
 async def open_items(
     session: AsyncSession,
     principal: Principal,
@@ -124,7 +147,8 @@ async def open_items(
     if statement is None:
         return []
     values = {"phone_hash": phone_hash, "customer_id": customer_id, "policy_number": policy_number}
-    rows = await session.execute(statement, {k: v for k, v in values.items() if v is not None})
+    supplied = {name: value for name, value in values.items() if value is not None}
+    rows = await _driver_query(shape, statement, session).rows(session, supplied)
     return [
         OpenItem(
             kind=row.kind,
