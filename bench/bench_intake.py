@@ -467,6 +467,9 @@ async def seed_tickets(engine: AsyncEngine, args: argparse.Namespace) -> None:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.execute(text("SET statement_timeout = 0"))
         await autocommit.execute(text("VACUUM ANALYZE"))
+        # Write the bulk load out now, so the lookups below are not measured against the
+        # checkpoint that would otherwise flush it in the middle of them.
+        await autocommit.execute(text("CHECKPOINT"))
         total = await autocommit.scalar(
             text(
                 "SELECT (SELECT count(*) FROM inquiries) + (SELECT count(*) FROM claim_reports)"
