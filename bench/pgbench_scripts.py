@@ -160,16 +160,10 @@ def intake_new(ctx: dict[str, Any]) -> str:
 
 
 def intake_replay() -> str:
-    """A retried call: the claim finds the call id taken, then its stored answer is read."""
+    """A retried call: the claim finds the call id taken and reads its stored answer in the
+    same statement."""
     call = "pgb-replay-:r"
-    read = (
-        "SELECT ivr_calls.fingerprint, ivr_calls.response FROM ivr_calls WHERE"
-        f" ivr_calls.client_id = '{IVR_CLIENT}'::UUID AND ivr_calls.call_id = '{call}'::VARCHAR;\n"
-    )
-    return (
-        ID + "\\set r random(1, 64)\nBEGIN;\n" + _ivr_claim(call, uid(7))
-        + read + "COMMIT;\n"
-    )  # fmt: skip
+    return ID + "\\set r random(1, 64)\nBEGIN;\n" + _ivr_claim(call, uid(7)) + "COMMIT;\n"
 
 
 def callback_claim_attempt(branch: str, agent: str, kinds: list[str]) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.batch import WriteBatch
+from app.customers.models import Policy
+from app.db.batch import WriteBatch, new_row
 from app.ivr.models import IvrCall
 
 _CALL_COLUMNS = (
@@ -21,8 +22,10 @@ _CALL_COLUMNS = (
 _N = len(_CALL_COLUMNS)
 
 # One round trip for every IVR request, sent to the driver as written (it runs on each call):
-# claim the call id, read the default intake branch, and find the caller's customer by phone
-# or — only for a call really claimed — create an "unknown caller" with that phone.
+# claim the call id, read the default intake branch and the policy named, and find the caller's
+# customer by phone or — only for a call really claimed — create an "unknown caller" with that
+# phone. A retry gets the stored answer in the same round trip when the first call committed
+# before this statement began (it reads the statement's snapshot).
 # - The claim is what serialises retries: a concurrent retry's insert waits on the first one's
 #   uncommitted row, does nothing once it commits, and the retry replays the stored answer.
 # - The phone row goes first and its unique hash settles two first calls from one number: the
@@ -47,9 +50,15 @@ WITH claim AS (
     INSERT INTO customers (id, source) SELECT customer_id, 'ivr' FROM new_phone
     RETURNING id
 )
-SELECT (SELECT id FROM claim),
-       (SELECT b.id FROM branches b WHERE b.code = ${_N + 1}),
-       coalesce((SELECT customer_id FROM found), (SELECT id FROM new_customer))
+SELECT (SELECT id FROM claim) AS claimed_id,
+       (SELECT b.id FROM branches b WHERE b.code = ${_N + 1}) AS default_branch_id,
+       coalesce((SELECT customer_id FROM found), (SELECT id FROM new_customer)) AS customer_id,
+       stored.fingerprint AS stored_fingerprint, stored.response AS stored_response,
+       policy.id AS policy_id, policy.branch_id AS policy_branch_id,
+       policy.product_line AS policy_product_line
+FROM (SELECT 1) AS one
+LEFT JOIN ivr_calls AS stored ON stored.client_id = $2 AND stored.call_id = $3
+LEFT JOIN policies AS policy ON policy.number = ${_CALL_COLUMNS.index("policy_number") + 1}
 """  # noqa: S608 - column names are the constants above; every value is a parameter
 
 
@@ -62,6 +71,16 @@ class Claimed:
     customer_id: uuid.UUID | None
     """The caller's customer; ``None`` only if a concurrent first call from the same number
     created it meanwhile (read it again)."""
+    policy: Policy | None
+    """The policy the caller entered, if it exists (its id, branch and product line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """The call id was reported before. ``stored``: its fingerprint and answer, or ``None`` if
+    the first report committed too late for this statement to see it (read it again)."""
+
+    stored: tuple[str, dict[str, Any]] | None
 
 
 async def claim(
@@ -70,8 +89,8 @@ async def claim(
     default_branch: str,
     phone_enc: str,
     values: dict[str, Any],
-) -> Claimed | None:
-    """Insert the call and find (or create) its caller; ``None`` if (client, call id) exists.
+) -> Claimed | Taken:
+    """Insert the call and find (or create) its caller, or find the call id taken.
     ``values``: the call row's columns; ``caller_phone_hash`` also finds the customer."""
     row_id = uuid.uuid4()
     args = (
@@ -82,12 +101,23 @@ async def claim(
         phone_enc,
     )
     connection = await session.connection()
-    claimed_id, default_branch_id, customer_id = (
-        await connection.exec_driver_sql(_CLAIM_AND_FIND_CALLER, args)
-    ).one()
-    if claimed_id is None:
-        return None
-    return Claimed(claimed_id, default_branch_id, customer_id)
+    row = (await connection.exec_driver_sql(_CLAIM_AND_FIND_CALLER, args)).one()
+    if row.claimed_id is None:
+        if row.stored_response is None:
+            return Taken(None)
+        return Taken((row.stored_fingerprint, row.stored_response))
+    policy = (
+        new_row(
+            Policy,
+            id=row.policy_id,
+            number=values["policy_number"],
+            branch_id=row.policy_branch_id,
+            product_line=row.policy_product_line,
+        )
+        if row.policy_id is not None
+        else None
+    )
+    return Claimed(row.claimed_id, row.default_branch_id, row.customer_id, policy)
 
 
 async def stored_answer(

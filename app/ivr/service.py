@@ -136,14 +136,10 @@ async def intake(
     claimed = await _claim(
         session, principal, codec, data, e164, phone_hash, fingerprint, default_branch
     )
-    if claimed is None:
-        return await _replay(session, principal, data.call_id, fingerprint)
+    if isinstance(claimed, repository.Taken):
+        return await _replay(session, principal, data.call_id, fingerprint, claimed.stored)
     row_id = claimed.row_id
-    policy = (
-        await customers.policy_by_number(session, data.policy_number)
-        if data.policy_number
-        else None
-    )
+    policy = claimed.policy
     call = Call(
         row_id=row_id,
         data=data,
@@ -194,7 +190,7 @@ async def _claim(
     phone_hash: str,
     fingerprint: str,
     default_branch: str,
-) -> repository.Claimed | None:
+) -> repository.Claimed | repository.Taken:
     """Insert the call row first: it is what serialises retries of the same call (and find its
     caller in the same round trip)."""
     id_digits = data.id_digits.upper() if data.id_digits else None
@@ -226,10 +222,15 @@ async def _claim(
 
 
 async def _replay(
-    session: AsyncSession, principal: Principal, call_id: str, fingerprint: str
+    session: AsyncSession,
+    principal: Principal,
+    call_id: str,
+    fingerprint: str,
+    stored: tuple[str, dict[str, Any]] | None,
 ) -> IntakeResult:
-    stored = await repository.stored_answer(session, principal.id, call_id)
-    assert stored is not None  # the conflicting row has committed, answer included
+    if stored is None:
+        stored = await repository.stored_answer(session, principal.id, call_id)
+        assert stored is not None  # the conflicting row has committed, answer included
     stored_fingerprint, body = stored
     if stored_fingerprint != fingerprint:
         raise CallIdReused(
