@@ -174,6 +174,19 @@ def render_benchmark(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cpu_check_line(run: dict[str, Any]) -> list[str]:
+    check = run.get("cpu_check")
+    if not check:
+        return []
+    before, after = check["before"], check["after"]
+    return [
+        f"- CPU check (a fixed Python loop, ms of CPU; alone / with both CPUs busy): before"
+        f" {before['alone_ms']:,.0f} / {before['both_busy_ms']:,.0f}, after"
+        f" {after['alone_ms']:,.0f} / {after['both_busy_ms']:,.0f} — higher means a slower"
+        " phase of the shared host; compare runs by it"
+    ]
+
+
 def render(run: dict[str, Any], results: list[dict[str, Any]]) -> str:
     """The generated block: the run's header, then one section per benchmark."""
     load_before = ", ".join(f"{x:.2f}" for x in run["load_before"])
@@ -191,6 +204,7 @@ def render(run: dict[str, Any], results: list[dict[str, Any]]) -> str:
         " — the machine may be shared; read the ratios to pgbench, measured in the same run,"
         " as the steadier figure",
         f"- Took {run['seconds']:,.0f} s",
+        *_cpu_check_line(run),
         "",
         "**ratio** is the service's rate divided by pgbench's rate for the same transactions on"
         " the same database in the same run. **met?** is computed from the figures against the"

@@ -60,6 +60,20 @@ def postgres_version() -> str:
         return "unknown"
 
 
+_LOOP = "x = 0\nfor i in range(3_000_000):\n    x += i * i % 7"
+
+
+def cpu_check() -> dict[str, float]:
+    """How fast this shared machine is right now: a fixed pure-Python loop, alone and on both
+    CPUs at once (ms of CPU each). The host's load moves every figure of a run together."""
+    command = [sys.executable, "-c", f"import time\nc = time.process_time()\n{_LOOP}\n"
+               "print((time.process_time() - c) * 1000)"]  # fmt: skip
+    alone = float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    pair = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    busy = max(float(p.communicate()[0]) for p in pair)
+    return {"alone_ms": alone, "both_busy_ms": busy}
+
+
 def run_one(name: str, quick: bool, folder: Path) -> dict[str, Any]:
     script, full, small = BENCHMARKS[name]
     target = folder / f"{name}.json"
@@ -90,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output or BENCH / ("RESULTS.quick.md" if args.quick else "RESULTS.md"))
     names = args.only or list(BENCHMARKS)
     load_before = os.getloadavg()
+    check_before = cpu_check()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="contact-desk-bench-") as folder:
         results = [run_one(name, args.quick, Path(folder)) for name in names]
@@ -103,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": load_before,
         "load_after": os.getloadavg(),
         "seconds": time.perf_counter() - started,
+        "cpu_check": {"before": check_before, "after": cpu_check()},
     }  # fmt: skip
     # Figures of benchmarks not run this time (--only) come from the previous run's JSON.
     figures = output.with_suffix(".json")

@@ -89,3 +89,11 @@ def test_splice_replaces_only_the_generated_block() -> None:
     assert "2027-01-01" in again
     assert "2026-11-22 09:00" not in again
     assert again.endswith("## Faults\n\nHand-written.\n")
+
+
+def test_the_header_shows_the_cpu_check_when_the_run_has_one() -> None:
+    assert "CPU check" not in results.render(RUN, [RESULT])
+    check = {"before": {"alone_ms": 450.0, "both_busy_ms": 700.0},
+             "after": {"alone_ms": 460.0, "both_busy_ms": 1200.0}}  # fmt: skip
+    block = results.render({**RUN, "cpu_check": check}, [RESULT])
+    assert "before 450 / 700, after 460 / 1,200" in block
