@@ -431,10 +431,10 @@ async def pgbench_intake(socket_dir: str, args: argparse.Namespace) -> dict[str,
         socket_dir, DATABASE, "SELECT count(*) FROM inquiries WHERE number LIKE 'IQ_%' AND"
         " registered_by = 'api_key:00000000-0000-4000-9000-000000000002'")  # fmt: skip
     shutil.rmtree(folder, ignore_errors=True)
-    what = (f"{100 - replays} % a new caller's inquiry (BEGIN; the claim, which also reads the"
-            " default branch and policy and finds or creates the customer; one WITH …"
-            f" INSERT/UPDATE statement; COMMIT), {replays} % a retried call (BEGIN; the claim,"
-            f" which reads the stored answer; COMMIT); {args.concurrency} clients,"
+    what = (f"{100 - replays} % a new caller's inquiry (the call's context, which finds or"
+            " creates the customer; one WITH … INSERT statement with the call row as its claim;"
+            f" no BEGIN/COMMIT, as the service sends them), {replays} % a retried call (the"
+            f" context, which finds the stored answer); {args.concurrency} clients,"
             f" {args.seconds} s")  # fmt: skip
     print(f"    pgbench, the intake transactions: {result}; {written:,} inquiries written")
     if not written:

@@ -265,6 +265,7 @@ def batch_sql(
     *,
     updates: tuple[tuple[str, str, dict[str, Any]], ...] = (),
     guard: Any = None,
+    claim: tuple[str, dict[str, Any], tuple[str, ...]] | None = None,
 ) -> str:
     """The one statement ``app.db.batch.WriteBatch`` sends for these rows, with literals: so a
     pgbench script sends exactly what the service sends (values aside)."""
@@ -279,6 +280,8 @@ def batch_sql(
         batch.insert(Base.metadata.tables[table], row)
     for table, key, row in updates:
         batch.update(Base.metadata.tables[table], key, row)
+    if claim is not None:
+        batch.claim(Base.metadata.tables[claim[0]], claim[1], claim[2])
     sql, args = batch.statement()
     return inline_positional(sql, args) + ";"
 

@@ -111,26 +111,23 @@ def registration(ctx: dict[str, Any]) -> str:
 IVR_CLIENT = "00000000-0000-4000-9000-000000000002"
 
 
-def _ivr_claim(call: str, claim_id: str) -> str:
-    """The call's claim, which also finds (or creates) the caller's customer ``uid(6)``."""
-    from app.ivr.repository import _CALL_COLUMNS, _CLAIM_AND_FIND_CALLER
+PHONE_ENC = "v1:bench1:" + "z" * 56
 
-    phone_enc = "v1:bench1:" + "z" * 56
-    row = {
-        "id": claim_id, "client_id": IVR_CLIENT, "call_id": call, "fingerprint": "f" * 64,
-        "intent": "inquiry", "status": "processed", "caller_phone_enc": phone_enc,
-        "caller_phone_hash": "c:n", "called_number": "95500", "started_at": NOW,
-        "ended_at": None, "menu_path": "2", "policy_number": None, "id_digits_hash": None,
-        "recording_ref": None, "transcript": "来电内容",
-    }  # fmt: skip
-    args = (*(row[name] for name in _CALL_COLUMNS), "HQ", "c:n", uid(6), phone_enc)
-    return inline_positional(_CLAIM_AND_FIND_CALLER, args).strip() + ";\n"
+
+def _ivr_context(call: str, phone_hash: str) -> str:
+    """What is known of a call before it is handled: a retry's stored answer, the default
+    branch, the policy, and the caller (created as ``uid(6)`` the first time the phone is
+    heard). Sent on its own, as the service sends it."""
+    from app.ivr.repository import _CALL_CONTEXT
+
+    args = (IVR_CLIENT, call, phone_hash, uid(6), PHONE_ENC, "HQ", None)
+    return inline_positional(_CALL_CONTEXT, args).strip() + ";\n"
 
 
 def intake_new(ctx: dict[str, Any]) -> str:
-    """POST /v1/ivr/calls, a new caller's inquiry: claim the call id (the default branch read and
-    the customer found or created by phone in the same statement), then one statement for
-    inquiry + clock + ledger + timeline + the call row's answer."""
+    """POST /v1/ivr/calls, a new caller's inquiry, as the service sends it (no BEGIN/COMMIT):
+    the call's context (the customer created by phone), then one statement for inquiry + clock
+    + ledger + timeline, with the call's row and answer as the statement's claim."""
     inquiry, actor, call = uid(0), f"api_key:{IVR_CLIENT}", "pgb-:n"
     due = "2026-01-06T16:00:00+00:00"
     ticket = {"number": "IQ:n", "status": "pending", "due_date": due[:10], "id": inquiry,
@@ -150,20 +147,24 @@ def intake_new(ctx: dict[str, Any]) -> str:
                            "reason": None, "ticket_id": inquiry, "to_status": "pending",
                            "request_id": "r:n", "from_status": None, "ticket_kind": "inquiry"}),
     ]  # fmt: skip
-    answer = {"id": uid(5), "status": "processed", "branch_id": ctx["branch"],
-              "ticket_id": inquiry, "customer_id": uid(6), "ticket_kind": "inquiry",
-              "response": {"intent": "inquiry", "speech": "您的咨询已登记。", "ticket": ticket,
-                           "call_id": call, "outcome": "ticket_created", "open_items": []}}  # fmt: skip
-    write = batch_sql(rows, updates=(("ivr_calls", "id", answer),),
+    call_row = {
+        "id": uid(5), "client_id": IVR_CLIENT, "call_id": call, "fingerprint": "f" * 64,
+        "intent": "inquiry", "status": "processed", "caller_phone_enc": PHONE_ENC,
+        "caller_phone_hash": "c:n", "called_number": "95500", "started_at": NOW,
+        "ended_at": None, "menu_path": "2", "policy_number": None, "id_digits_hash": None,
+        "recording_ref": None, "transcript": "来电内容", "branch_id": ctx["branch"],
+        "ticket_id": inquiry, "customer_id": uid(6), "ticket_kind": "inquiry",
+        "response": {"intent": "inquiry", "speech": "您的咨询已登记。", "ticket": ticket,
+                     "call_id": call, "outcome": "ticket_created", "open_items": []},
+    }  # fmt: skip
+    write = batch_sql(rows, claim=("ivr_calls", call_row, ("client_id", "call_id")),
                       guard=calendar_guard(ctx["version"], ctx["xmin"]))  # fmt: skip
-    return ID + "BEGIN;\n" + _ivr_claim(call, uid(5)) + write + "\nCOMMIT;\n"
+    return ID + _ivr_context(call, "c:n") + write + "\n"
 
 
 def intake_replay() -> str:
-    """A retried call: the claim finds the call id taken and reads its stored answer in the
-    same statement."""
-    call = "pgb-replay-:r"
-    return ID + "\\set r random(1, 64)\nBEGIN;\n" + _ivr_claim(call, uid(7)) + "COMMIT;\n"
+    """A retried call: its context, which finds the stored answer (nothing else is sent)."""
+    return ID + "\\set r random(1, 64)\n" + _ivr_context("pgb-replay-:r", "c:replay")
 
 
 def callback_claim_attempt(branch: str, agent: str, kinds: list[str]) -> str:

@@ -4,6 +4,7 @@ otherwise run outside the batch's atomicity)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.batch import StatementAfterAlone, WriteBatch, new_row
+from app.db.batch import ClaimTaken, StatementAfterAlone, WriteBatch, new_row
 from app.org.models import Branch
 from tests.conftest import unique_code
 
@@ -100,3 +101,43 @@ async def test_a_new_row_is_flushed_like_any_new_object(session: AsyncSession) -
 def test_a_new_row_refuses_unknown_attributes() -> None:
     with pytest.raises(TypeError, match="nmae"):
         new_row(Branch, code="X1", nmae="typo")
+
+
+def _claiming(claimed: str, *others: str) -> WriteBatch:
+    batch = _branch_batch(*others)
+    now = dt.datetime.now(dt.UTC)
+    row = {"id": uuid.uuid4(), "code": claimed, "name": "claim", "created_at": now,
+           "updated_at": now}  # fmt: skip
+    batch.claim(Branch.__table__, row, ("code",))  # type: ignore[arg-type]
+    return batch
+
+
+async def test_a_claim_taken_leaves_the_whole_batch_unwritten(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    key, first, second = unique_code(), unique_code(), unique_code()
+    async with committed() as session:
+        assert await _claiming(key, first).execute(session, alone=True)
+    async with committed() as session:
+        with pytest.raises(ClaimTaken):
+            await _claiming(key, second).execute(session, alone=True)
+    assert await _count(committed, key, first) == 2
+    assert await _count(committed, second) == 0
+
+
+async def test_concurrent_claims_of_one_key_write_once(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    key = unique_code()
+    others = [unique_code() for _ in range(8)]
+
+    async def attempt(other: str) -> bool:
+        async with committed() as session:
+            try:
+                return await _claiming(key, other).execute(session, alone=True)
+            except ClaimTaken:
+                return False
+
+    outcomes = await asyncio.gather(*(attempt(other) for other in others))
+    assert outcomes.count(True) == 1
+    assert await _count(committed, key, *others) == 2

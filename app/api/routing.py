@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.db.session import without_transaction
 
 
 def leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
@@ -106,9 +107,8 @@ class TransactionalRoute(APIRoute):
         async def _run(request: Request) -> Response:
             session: AsyncSession = request.app.state.db.session_factory()
             request.state.session = session
-            # (Not with a session bound to a connection in a transaction: the tests' fixture.)
-            if autocommit and isinstance(session.bind, AsyncEngine):
-                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            if autocommit:
+                await without_transaction(session)
             try:
                 response = await endpoint_handler(request)
                 session.info["committing"] = True

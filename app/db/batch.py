@@ -47,6 +47,10 @@ class Guard:
     params: tuple[tuple[str, Any], ...]
 
 
+class ClaimTaken(Exception):
+    """The batch's claim row exists already (another request made it): nothing was written."""
+
+
 class StatementAfterAlone(RuntimeError):
     """A statement ran after a batch sent as the request's only statement: a programming
     error (it would have committed on its own, outside the batch's atomicity)."""
@@ -108,6 +112,15 @@ class WriteBatch:
         self._groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
         self._guards: list[Guard] = []
         self._updates: list[tuple[str, str, dict[str, Any]]] = []
+        self._claim: tuple[str, dict[str, Any], tuple[str, ...]] | None = None
+
+    def claim(self, table: Table, row: dict[str, Any], unique: tuple[str, ...]) -> None:
+        """Insert ``row`` only if no row with the same ``unique`` columns exists — and if one
+        does, nothing else of the batch either (:meth:`execute` raises :class:`ClaimTaken`).
+        A concurrent claim of the same key waits for the first to commit, then finds it: this
+        is what makes a retried request write once (the IVR's call id)."""
+        assert self._claim is None, "one claim per batch"
+        self._claim = (table.name, row, unique)
 
     def add(self, obj: Base) -> None:
         """Insert a new ORM object's row (the object stays transient: it is not added to the
@@ -130,7 +143,7 @@ class WriteBatch:
             self._guards.append(guard)
 
     def __bool__(self) -> bool:
-        return bool(self._groups or self._updates)
+        return bool(self._groups or self._updates or self._claim)
 
     def statement(self) -> tuple[str, tuple[Any, ...]]:
         """The SQL (with ``$n`` placeholders) and its arguments (public for tests and reading).
@@ -153,7 +166,21 @@ class WriteBatch:
                 f"g{number} AS (SELECT 1 FROM {guard.table} WHERE {condition} FOR SHARE)"  # noqa: S608 (docstring)
             )
             checks.append(f"(SELECT count(*) FROM g{number}) = 1")  # noqa: S608
-        ctes.append(f"okay AS (SELECT {' AND '.join(checks) or 'true'} AS ok)")
+        ctes.append(f"guarded AS (SELECT {' AND '.join(checks) or 'true'} AS ok)")
+        if self._claim is None:
+            ctes.append("okay AS (SELECT ok FROM guarded)")
+        else:
+            table, row, unique = self._claim
+            names = ", ".join(sorted(row))
+            ctes.append(
+                f"claim AS (INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
+                f"FROM jsonb_populate_record(NULL::{table}, {bind(_json(row))}::text::jsonb) "
+                f"WHERE (SELECT ok FROM guarded) ON CONFLICT ({', '.join(unique)}) DO NOTHING "
+                "RETURNING 1)"
+            )
+            ctes.append(
+                "okay AS (SELECT (SELECT ok FROM guarded) AND EXISTS (SELECT 1 FROM claim) AS ok)"
+            )
         for number, ((table, columns), rows) in enumerate(self._groups.items()):
             names = ", ".join(columns)
             ctes.append(
@@ -168,14 +195,16 @@ class WriteBatch:
                 f"FROM jsonb_populate_record(NULL::{table}, {bind(_json(row))}::text::jsonb) AS x "
                 f"WHERE t.{key} = x.{key} AND (SELECT ok FROM okay))"
             )
-        return "WITH " + ",\n".join(ctes) + "\nSELECT ok FROM okay", tuple(args)
+        outcome = "SELECT (SELECT ok FROM guarded), (SELECT ok FROM okay)"
+        return "WITH " + ",\n".join(ctes) + "\n" + outcome, tuple(args)
 
     async def execute(self, session: AsyncSession, *, alone: bool = False) -> bool:
-        """Send everything; ``False`` (and nothing written) if a guard found no row.
+        """Send everything; ``False`` (and nothing written) if a guard found no row;
+        :class:`ClaimTaken` (and nothing written) if the claim row existed.
 
         ``alone``: the caller promises this is the request's only statement — nothing was sent
         before it and nothing will be after — so it goes without a transaction around it."""
-        if not self._groups and not self._guards and not self._updates:
+        if not self._groups and not self._guards and not self._updates and not self._claim:
             return True
         if session.new or session.dirty or session.deleted:
             # Rows the ORM still holds go first: batch rows may refer to them.
@@ -194,11 +223,14 @@ class WriteBatch:
         else:
             connection = await session.connection()
             result = await connection.exec_driver_sql(sql, args)
-        applied = bool(result.scalar_one())
+        guarded, applied = result.one()
         self._groups.clear()
         self._guards.clear()
         self._updates.clear()
-        return applied
+        self._claim = None
+        if guarded and not applied:
+            raise ClaimTaken
+        return bool(guarded)
 
 
 def install_alone_check(engine: AsyncEngine) -> None:

@@ -30,7 +30,8 @@ from app.core.errors import Conflict, InvalidInput
 from app.core.phones import normalise_field
 from app.customers import service as customers
 from app.customers.models import Policy
-from app.db.batch import WriteBatch
+from app.db.batch import ClaimTaken, WriteBatch
+from app.db.session import without_transaction
 from app.inquiries import service as inquiries
 from app.ivr import lookup, repository, speech
 from app.ivr.schemas import IvrCallIn, IvrCallOut, OpenItem, TicketRef
@@ -67,6 +68,7 @@ class Call:
     e164: str
     phone_hash: str
     customer_id: uuid.UUID
+    customer_name: str | None
     policy: Policy | None
     branch_id: uuid.UUID
     now: datetime
@@ -127,28 +129,42 @@ async def intake(
     now: datetime,
     default_branch: str,
 ) -> IntakeResult:
-    """Process a call once; replay the stored answer to every retry."""
+    """Process a call once; replay the stored answer to every retry.
+
+    Two round trips for most calls: what is known of the call (a retry's stored answer, the
+    caller, the policy), then the ticket and the call's row in one statement, the call row as
+    the batch's claim — a concurrent retry that got there first leaves nothing written here.
+    Neither needs a transaction around it, so none is opened; a call-back request still gets
+    one, as its callback row is written before the batch."""
     e164 = normalise_field(data.caller_number, "caller_number")
     if data.started_at > now + rules.CLOCK_SKEW:
         raise InvalidInput("started_at is in the future.", field="started_at")
     fingerprint = _fingerprint(codec, data)
     phone_hash = codec.lookup(e164, purpose=codec.PHONE)
-    claimed = await _claim(
-        session, principal, codec, data, e164, phone_hash, fingerprint, default_branch
+    phone_enc = codec.seal(e164, purpose=codec.PHONE)
+    if data.intent != "callback_request":
+        await without_transaction(session)
+    context = await repository.call_context(
+        session,
+        client_id=principal.id,
+        call_id=data.call_id,
+        phone_hash=phone_hash,
+        phone_enc=phone_enc,
+        policy_number=data.policy_number,
+        default_branch=default_branch,
     )
-    if isinstance(claimed, repository.Taken):
-        return await _replay(session, principal, data.call_id, fingerprint, claimed.stored)
-    row_id = claimed.row_id
-    policy = claimed.policy
+    if context.stored is not None:
+        return _replayed(data.call_id, fingerprint, context.stored)
     call = Call(
-        row_id=row_id,
+        row_id=uuid.uuid4(),
         data=data,
         principal=principal,
         e164=e164,
         phone_hash=phone_hash,
-        customer_id=claimed.customer_id or await customers.caller(session, codec, e164),
-        policy=policy,
-        branch_id=_branch(principal, policy, default_branch, claimed.default_branch_id),
+        customer_id=context.customer_id or await customers.caller(session, codec, e164),
+        customer_name=context.customer_name,
+        policy=context.policy,
+        branch_id=_branch(principal, context.policy, default_branch, context.default_branch_id),
         now=now,
     )
 
@@ -164,73 +180,55 @@ async def intake(
             open_items=handled.open_items,
             speech=handled.speech,
         ).model_dump(mode="json", exclude={"replayed"})
-        repository.record_outcome(
-            batch,
-            row_id,
-            status=handled.status,
-            customer_id=call.customer_id,
-            branch_id=call.branch_id,
-            ticket_kind=handled.ticket.kind if handled.ticket else None,
-            ticket_id=handled.ticket.id if handled.ticket else None,
-            response=body,
-        )
+        repository.claim_call(batch, _call_row(call, codec, fingerprint, phone_enc, handled, body))
         return body
 
-    # The ticket, its clocks and events and the call's stored answer: one statement.
-    body = await clocks.write_guarded(session, build)
+    try:
+        body = await clocks.write_guarded(session, build)
+    except ClaimTaken:
+        # A concurrent report of the same call committed first: answer as it did.
+        stored = await repository.stored_answer(session, principal.id, data.call_id)
+        assert stored is not None  # the conflicting row has committed, answer included
+        return _replayed(data.call_id, fingerprint, stored)
     return IntakeResult({**body, "replayed": False}, replayed=False)
 
 
-async def _claim(
-    session: AsyncSession,
-    principal: Principal,
+def _call_row(
+    call: Call,
     codec: PiiCodec,
-    data: IvrCallIn,
-    e164: str,
-    phone_hash: str,
     fingerprint: str,
-    default_branch: str,
-) -> repository.Claimed | repository.Taken:
-    """Insert the call row first: it is what serialises retries of the same call (and find its
-    caller in the same round trip)."""
+    phone_enc: str,
+    handled: Handled,
+    body: dict[str, Any],
+) -> dict[str, Any]:
+    data = call.data
     id_digits = data.id_digits.upper() if data.id_digits else None
-    phone_enc = codec.seal(e164, purpose=codec.PHONE)
-    return await repository.claim(
-        session,
-        default_branch=default_branch,
-        phone_enc=phone_enc,
-        values={
-            "client_id": principal.id,
-            "call_id": data.call_id,
-            "fingerprint": fingerprint,
-            "intent": data.intent,
-            "status": "processed",
-            "caller_phone_enc": phone_enc,
-            "caller_phone_hash": phone_hash,
-            "called_number": data.called_number,
-            "started_at": data.started_at,
-            "ended_at": data.ended_at,
-            "menu_path": data.menu_path,
-            "policy_number": data.policy_number,
-            "id_digits_hash": codec.lookup(id_digits, purpose=ID_DIGITS_PURPOSE)
-            if id_digits
-            else None,
-            "recording_ref": data.recording_ref,
-            "transcript": data.transcript,
-        },
-    )
+    return {
+        "id": call.row_id,
+        "client_id": call.principal.id,
+        "call_id": data.call_id,
+        "fingerprint": fingerprint,
+        "intent": data.intent,
+        "status": handled.status,
+        "caller_phone_enc": phone_enc,
+        "caller_phone_hash": call.phone_hash,
+        "called_number": data.called_number,
+        "started_at": data.started_at,
+        "ended_at": data.ended_at,
+        "menu_path": data.menu_path,
+        "policy_number": data.policy_number,
+        "id_digits_hash": codec.lookup(id_digits, purpose=ID_DIGITS_PURPOSE) if id_digits else None,
+        "recording_ref": data.recording_ref,
+        "transcript": data.transcript,
+        "customer_id": call.customer_id,
+        "branch_id": call.branch_id,
+        "ticket_kind": handled.ticket.kind if handled.ticket else None,
+        "ticket_id": handled.ticket.id if handled.ticket else None,
+        "response": body,
+    }
 
 
-async def _replay(
-    session: AsyncSession,
-    principal: Principal,
-    call_id: str,
-    fingerprint: str,
-    stored: tuple[str, dict[str, Any]] | None,
-) -> IntakeResult:
-    if stored is None:
-        stored = await repository.stored_answer(session, principal.id, call_id)
-        assert stored is not None  # the conflicting row has committed, answer included
+def _replayed(call_id: str, fingerprint: str, stored: tuple[str, dict[str, Any]]) -> IntakeResult:
     stored_fingerprint, body = stored
     if stored_fingerprint != fingerprint:
         raise CallIdReused(
@@ -308,7 +306,7 @@ async def _complaint(
 ) -> Handled:
     """Through the complaint service (rule C1: every complaint registered, whatever the
     channel), in the call's branch: the IVR acts for the branch the call is routed to."""
-    name = await _caller_name(session, call.customer_id)
+    name = call.customer_name
     late = call.now - call.data.started_at > rules.BACKDATE_NEEDS_REASON
     data = ComplaintCreate.model_validate(
         {
@@ -341,10 +339,6 @@ async def _complaint(
     )
     text = speech.complaint_registered(complaint.number, contact_by, due.get(complaint_clocks.C7))
     return Handled("ticket_created", ticket, text, [])
-
-
-async def _caller_name(session: AsyncSession, customer_id: uuid.UUID) -> str | None:
-    return (await customers.get(session, customer_id)).name
 
 
 async def _status_query(
