@@ -1,8 +1,9 @@
 """IVR intake: one finished call in, the right ticket created once, an answer to read out.
 
-Idempotent on the IVR's call id, per API key: the call row is inserted first (``ON CONFLICT DO
-NOTHING``) in the same transaction as the ticket, so concurrent retries wait on the first one's
-row and then replay its stored answer; the same call id with another body is a 409.
+Idempotent on the IVR's call id, per API key: the call row, with its stored answer, is the claim
+of the statement that writes the ticket (``ON CONFLICT DO NOTHING``; ``WriteBatch.claim``), so a
+retry writes nothing and replays the stored answer — a concurrent one waits for the first to
+commit, then finds its row; the same call id with another body is a 409.
 """
 
 from __future__ import annotations
