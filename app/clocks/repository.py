@@ -50,7 +50,8 @@ async def clocks_for_subject(
     query = (
         select(Clock)
         .where(Clock.subject_kind == subject_kind, Clock.subject_id == subject_id)
-        .order_by(Clock.started_at, Clock.id)
+        # By name among clocks started together (ids are random): a stable order to show.
+        .order_by(Clock.started_at, Clock.name, Clock.id)
     )
     return list((await session.scalars(query)).all())
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select
@@ -67,7 +67,9 @@ def _check_received_at(data: ComplaintCreate, now: datetime) -> datetime:
         raise InvalidInput(
             "A back-dated received_at needs received_at_reason.", field="received_at_reason"
         )
-    return received_at
+    # In UTC, as every later read from the database gives it: the first view, built from
+    # memory, must not show the same instant in the client's own offset.
+    return received_at.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,9 @@ async def register(
     The hot path of the service: every row (complaint, phones, clocks and their events, the
     timeline event) goes to the database in one statement (``app.db.batch``, with the
     calendar guard of ``clocks.write_guarded``) — or joins ``batch``, which the caller sends
-    (the IVR, so that its call record is in the same statement). ``alone``: the caller sends
-    nothing after this, so the statement may go without a transaction around it."""
+    (the IVR, so that its call record is in the same statement); a back-dated receipt's audit
+    event too. ``alone``: the caller sends nothing after this, so the statement may go without
+    a transaction around it."""
     received_at = _check_received_at(data, now)
     branch_id = data.branch_id or principal.branch_id
     if branch_id is None or not (principal.sees_all_branches or branch_id == principal.branch_id):
@@ -142,26 +145,25 @@ async def register(
             data={"number": complaint.number, "received_at": received_at.isoformat()},
             batch=batch,
         )
+        if data.received_at is not None and data.received_at_reason is not None:
+            await audit.record(
+                session,
+                principal,
+                "complaint.backdated",
+                target_kind="complaint",
+                target_id=complaint.id,
+                batch=batch,
+                received_at=received_at.isoformat(),
+                reason=data.received_at_reason,
+            )
         id_number = data.complainant.id_number
         return Registered(complaint, phones, clocks, id_number.upper() if id_number else None)
 
-    backdated = data.received_at is not None and data.received_at_reason is not None
-    registered = await (
+    return await (
         build(batch)
         if batch is not None
-        else clock_service.write_guarded(session, build, alone=alone and not backdated)
+        else clock_service.write_guarded(session, build, alone=alone)
     )
-    if backdated:
-        await audit.record(
-            session,
-            principal,
-            "complaint.backdated",
-            target_kind="complaint",
-            target_id=complaint.id,
-            received_at=received_at.isoformat(),
-            reason=data.received_at_reason,
-        )
-    return registered
 
 
 def _new_complaint(
@@ -288,11 +290,13 @@ async def view(
 
 def view_registered(codec: PiiCodec, registered: Registered) -> ComplaintOut:
     """The first view of a complaint just registered, from memory: nothing is read back."""
+    # In the order later reads give (``clocks_for_subject``).
+    clocks = sorted(registered.clocks, key=lambda clock: (clock.started_at, clock.name))
     return render(
         codec,
         registered.complaint,
         registered.phones,
-        registered.clocks,
+        clocks,
         [],
         id_number=registered.id_number,
     )

@@ -12,6 +12,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.access.helpers import audit_events
 from tests.complaints.helpers import clock, register
 from tests.conftest import Actor, add_actor
 
@@ -115,3 +116,19 @@ async def test_what_is_stored_is_what_was_answered(
     assert started == 3
     timeline = await client.get(f"/v1/complaints/{complaint_id}/timeline", headers=agent.headers)
     assert [e["action"] for e in timeline.json()["items"]] == ["register"]
+
+
+async def test_a_backdated_registration_is_audited_once(
+    client: AsyncClient,
+    app: FastAPI,
+    agent: Actor,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await add_actor(app, session_factory, role="admin")
+    received = {"received_at": "2026-11-02T10:00:00+08:00", **BACKDATE}
+    complaint = (await register(client, agent.headers, **received)).json()
+    events = await audit_events(
+        client, admin, action="complaint.backdated", target_id=complaint["id"]
+    )
+    assert len(events) == 1
+    assert events[0]["details"]["reason"] == BACKDATE["received_at_reason"]
