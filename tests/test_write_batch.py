@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.batch import ClaimTaken, StatementAfterAlone, WriteBatch, new_row
+from app.db.batch import ClaimTaken, Guard, StatementAfterAlone, WriteBatch, new_row
 from app.org.models import Branch
 from tests.conftest import unique_code
 
@@ -141,3 +141,19 @@ async def test_concurrent_claims_of_one_key_write_once(
     outcomes = await asyncio.gather(*(attempt(other) for other in others))
     assert outcomes.count(True) == 1
     assert await _count(committed, key, *others) == 2
+
+
+async def test_a_batch_sent_alone_whose_guard_failed_can_be_sent_again(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    # What a registration does when another instance changed the calendar meanwhile: the
+    # guarded statement writes nothing, and the batch is built and sent again.
+    code = unique_code()
+    async with committed() as session:
+        failing = _branch_batch(unique_code())
+        failing.require(Guard("branches", "code = :code", (("code", "NO-SUCH-BRANCH"),)))
+        assert not await failing.execute(session, alone=True)
+        assert await _branch_batch(code).execute(session, alone=True)
+        with pytest.raises(StatementAfterAlone):
+            await session.execute(text("SELECT 1"))
+    assert await _count(committed, code) == 1

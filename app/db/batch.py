@@ -57,6 +57,7 @@ class StatementAfterAlone(RuntimeError):
 
 
 _ALONE_SENT = "contact_desk.alone_batch_sent"
+_ALONE = "contact_desk.sending_alone"
 
 
 def _json_default(value: object) -> object:
@@ -212,18 +213,28 @@ class WriteBatch:
         sql, args = self.statement()
         # (A session bound to a connection already in a transaction — the tests' rollback
         # fixture — cannot drop it: there the batch simply joins that transaction.)
-        if alone and not session.in_transaction() and isinstance(session.bind, AsyncEngine):
+        sending_alone = (
+            alone
+            and isinstance(session.bind, AsyncEngine)
+            and (session.info.get(_ALONE) or not session.in_transaction())
+        )
+        if sending_alone:
             # Sent means committed: a lost answer must not make the request run again.
             session.info["committing"] = True
-            connection = await session.connection(
-                execution_options={"isolation_level": "AUTOCOMMIT"}
-            )
-            result = await connection.exec_driver_sql(sql, args)
-            connection.sync_connection.info[_ALONE_SENT] = True  # type: ignore[union-attr]
+            if session.info.get(_ALONE):  # sent alone before, but it wrote nothing
+                connection = await session.connection()
+            else:
+                connection = await session.connection(
+                    execution_options={"isolation_level": "AUTOCOMMIT"}
+                )
+                session.info[_ALONE] = True
         else:
             connection = await session.connection()
-            result = await connection.exec_driver_sql(sql, args)
+        result = await connection.exec_driver_sql(sql, args)
         guarded, applied = result.one()
+        if sending_alone and applied:
+            # Written: from now on a statement would run outside the batch's atomicity.
+            connection.sync_connection.info[_ALONE_SENT] = True  # type: ignore[union-attr]
         self._groups.clear()
         self._guards.clear()
         self._updates.clear()
