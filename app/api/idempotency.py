@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.clock import utc_now
 from app.core.errors import IdempotencyKeyReused, InvalidInput
 from app.db.base import Base
+from app.db.batch import WriteBatch
 
 _VALID_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -118,21 +119,7 @@ async def run_idempotent(
         .returning(IdempotencyRecord.key)
     )
     if claimed.first() is None:
-        record = await session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-            )
-        )
-        assert record is not None  # the conflicting row committed, so it is visible now
-        if record.fingerprint != request_fingerprint:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was used for a different request; use a new key."
-            )
-        assert record.status_code is not None
-        stored = StoredResponse(
-            record.status_code, record.response_body, record.response_headers or {}
-        )
-        return IdempotentResult(stored, replayed=True)
+        return await replay(session, scope=scope, key=key, request_fingerprint=request_fingerprint)
 
     response = await perform()
     record = await session.get(IdempotencyRecord, (scope, key))
@@ -142,6 +129,49 @@ async def run_idempotent(
     record.response_headers = response.headers
     await session.flush()
     return IdempotentResult(response, replayed=False)
+
+
+async def replay(
+    session: AsyncSession, *, scope: str, key: str, request_fingerprint: str
+) -> IdempotentResult:
+    """The stored response of (scope, key), which has committed; 422 if it was another
+    request's."""
+    record = await session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        )
+    )
+    assert record is not None  # the conflicting row committed, so it is visible now
+    if record.fingerprint != request_fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for a different request; use a new key."
+        )
+    assert record.status_code is not None
+    stored = StoredResponse(record.status_code, record.response_body, record.response_headers or {})
+    return IdempotentResult(stored, replayed=True)
+
+
+def claim_in(
+    batch: WriteBatch,
+    *,
+    scope: str,
+    key: str,
+    request_fingerprint: str,
+    response: StoredResponse,
+) -> None:
+    """The key's record, with the response it will replay, as ``batch``'s claim: the write and
+    its key go in one statement, and if the key was taken meanwhile nothing is written
+    (``ClaimTaken``: answer with :func:`replay`). For a write that fits in one batch."""
+    row = {
+        "scope": scope,
+        "key": key,
+        "fingerprint": request_fingerprint,
+        "status_code": response.status_code,
+        "response_body": _jsonable(response.body),
+        "response_headers": response.headers,
+        "created_at": utc_now(),
+    }
+    batch.claim(IdempotencyRecord.__table__, row, ("scope", "key"))  # type: ignore[arg-type]
 
 
 async def purge_expired(session: AsyncSession, *, older_than: timedelta) -> int:

@@ -18,7 +18,16 @@ from app.access.pii import PiiCodec, mask_name
 from app.access.principal import Principal
 from app.api.deps import SessionDep, get_session
 from app.api.etag import ExpectedVersion, etag_for, require_if_match, set_etag
-from app.api.idempotency import StoredResponse, idempotency_key_header, idempotent_post
+from app.api.idempotency import (
+    IdempotentResult,
+    StoredResponse,
+    claim_in,
+    fingerprint,
+    idempotency_key_header,
+    idempotent_post,
+    replay,
+    response_of,
+)
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
 from app.api.routing import TransactionalRoute
@@ -38,6 +47,7 @@ from app.complaints.states import Action, Status
 from app.core.clock import utc_now
 from app.core.errors import InvalidCursor, InvalidInput
 from app.core.phones import InvalidPhone, normalise_phone
+from app.db.batch import ClaimTaken, WriteBatch
 from app.db.keyset import split_page
 from app.events import service as events
 
@@ -69,23 +79,41 @@ async def register(
     codec: Codec,
     idempotency_key: Annotated[str | None, Depends(idempotency_key_header)],
 ) -> Response:
-    async def perform() -> StoredResponse:
-        registered = await service.register(
-            session, principal, codec, body, now=utc_now(), alone=idempotency_key is None
-        )
+    # One statement either way: the complaint's rows, and with a key the key's record as the
+    # statement's claim — a retry, even a concurrent one, writes nothing and replays.
+    created: list[StoredResponse] = []
+    scope = f"{principal.actor}:complaints:register"
+    request_fingerprint = fingerprint(
+        request.method, request.url.path, body.model_dump(mode="json")
+    )
+
+    def answer(registered: service.Registered, batch: WriteBatch) -> None:
         complaint = registered.complaint
         out = service.view_registered(codec, registered)
         headers = {"Location": f"/v1/complaints/{complaint.id}", "ETag": f'"v{complaint.version}"'}
-        return StoredResponse(201, out, headers)
+        created.append(StoredResponse(201, out, headers))
+        if idempotency_key is not None:
+            claim_in(
+                batch,
+                scope=scope,
+                key=idempotency_key,
+                request_fingerprint=request_fingerprint,
+                response=created[-1],
+            )
 
-    return await idempotent_post(
-        session,
-        request,
-        scope=f"{principal.actor}:complaints:register",
-        key=idempotency_key,
-        body=body.model_dump(mode="json"),
-        perform=perform,
-    )
+    try:
+        await service.register(
+            session, principal, codec, body, now=utc_now(), alone=True, claim=answer
+        )
+    except ClaimTaken:
+        assert idempotency_key is not None
+        return response_of(
+            await replay(
+                session, scope=scope, key=idempotency_key, request_fingerprint=request_fingerprint
+            )
+        )
+    # The last build is what was written (a calendar change makes the batch build again).
+    return response_of(IdempotentResult(created[-1], replayed=False))
 
 
 @router.get(

@@ -6,6 +6,7 @@ The transitions live in ``transitions.py``; both go through ``repository`` for e
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,6 +93,7 @@ async def register(
     now: datetime,
     batch: WriteBatch | None = None,
     alone: bool = False,
+    claim: Callable[[Registered, WriteBatch], None] | None = None,
 ) -> Registered:
     """Register a complaint (rule C1) and start its clocks from the true receipt time.
 
@@ -100,7 +102,8 @@ async def register(
     calendar guard of ``clocks.write_guarded``) — or joins ``batch``, which the caller sends
     (the IVR, so that its call record is in the same statement); a back-dated receipt's audit
     event too. ``alone``: the caller sends nothing after this, so the statement may go without
-    a transaction around it."""
+    a transaction around it. ``claim``: adds the caller's claim row for the result (an
+    Idempotency-Key's record) to the same statement."""
     received_at = _check_received_at(data, now)
     branch_id = data.branch_id or principal.branch_id
     if branch_id is None or not (principal.sees_all_branches or branch_id == principal.branch_id):
@@ -157,7 +160,10 @@ async def register(
                 reason=data.received_at_reason,
             )
         id_number = data.complainant.id_number
-        return Registered(complaint, phones, clocks, id_number.upper() if id_number else None)
+        registered = Registered(complaint, phones, clocks, id_number.upper() if id_number else None)
+        if claim is not None:
+            claim(registered, batch)
+        return registered
 
     return await (
         build(batch)
