@@ -44,22 +44,6 @@ async def customer_id_by_phone(session: AsyncSession, phone_hash: str) -> uuid.U
     return found
 
 
-# Sent as written: the caller lookup runs it while the caller waits on the line.
-_KNOWN_CALLER = (
-    "SELECT c.id, c.name FROM customers c JOIN customer_phones p ON p.customer_id = c.id"
-    " WHERE p.phone_hash = $1"
-)
-
-
-async def known_caller(
-    session: AsyncSession, phone_hash: str
-) -> tuple[uuid.UUID, str | None] | None:
-    """The id and name of the customer owning the phone, in one round trip."""
-    connection = await session.connection()
-    row = (await connection.exec_driver_sql(_KNOWN_CALLER, (phone_hash,))).one_or_none()
-    return None if row is None else (row.id, row.name)
-
-
 async def find_or_create_by_phone(
     session: AsyncSession, *, phone_hash: str, phone_enc: str, source: str
 ) -> uuid.UUID:

@@ -66,13 +66,6 @@ async def customer_filter(
     return owner
 
 
-async def known_caller(
-    session: AsyncSession, codec: PiiCodec, e164: str
-) -> tuple[uuid.UUID, str | None] | None:
-    """The id and (unmasked) name of the customer owning ``e164``, if any; never creates one."""
-    return await repository.known_caller(session, codec.lookup(e164, purpose=codec.PHONE))
-
-
 async def get(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
     customer = await repository.get(session, customer_id)
     if customer is None:

@@ -8,12 +8,12 @@ caller is waiting on the line.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, String, Uuid, bindparam, select, true, union_all
+from sqlalchemy import Select, String, Uuid, bindparam, literal_column, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.permissions import Permission
@@ -58,6 +58,8 @@ class _Shape:
     by_phone: bool
     by_customer: bool
     by_policy: bool
+    customer_from_caller: bool = False
+    """The customer is the ``caller`` CTE's row (:func:`caller`), not a bound value."""
 
 
 _PHONE = bindparam("phone_hash", type_=String)
@@ -79,7 +81,13 @@ def _statement(shape: _Shape) -> Select[Any] | None:
         permissions=frozenset({Permission.ALL_BRANCHES.value}) if shape.sees_all else frozenset(),
     )
     policy = _POLICY if shape.by_policy else None
-    customer = _CUSTOMER if shape.by_customer else None
+    customer: Any = (
+        literal_column("caller.id", Uuid)
+        if shape.customer_from_caller
+        else _CUSTOMER
+        if shape.by_customer
+        else None
+    )
     queries: list[Select[Any]] = [
         query
         for query in (
@@ -149,6 +157,10 @@ async def open_items(
     values = {"phone_hash": phone_hash, "customer_id": customer_id, "policy_number": policy_number}
     supplied = {name: value for name, value in values.items() if value is not None}
     rows = await _driver_query(shape, statement, session).rows(session, supplied)
+    return _items(rows, now)
+
+
+def _items(rows: list[Any], now: datetime) -> list[OpenItem]:
     return [
         OpenItem(
             kind=row.kind,
@@ -161,6 +173,7 @@ async def open_items(
             next_due=_due(row, now),
         )
         for row in rows
+        if row.kind is not None  # the caller's row when there is no item (see caller())
     ]
 
 
@@ -170,23 +183,54 @@ def spoken(items: list[OpenItem]) -> str:
     )
 
 
+# The caller by phone (unscoped: a name to greet them by) with their open items in scope, in one
+# statement: the items' query joined laterally, its customer taken from the caller's row.
+_CALLER_WRAPPER = """
+WITH caller AS (
+    SELECT c.id, c.name FROM customers c JOIN customer_phones p ON p.customer_id = c.id
+    WHERE p.phone_hash = {phone}
+)
+SELECT caller.id AS caller_id, caller.name AS caller_name, items.*
+FROM (SELECT 1) AS one
+LEFT JOIN caller ON true
+LEFT JOIN LATERAL ({items}) AS items ON true
+ORDER BY items.due_at ASC NULLS LAST, items.received_at DESC
+"""
+_caller_queries: dict[_Shape, DriverQuery] = {}
+
+
+def _caller_query(shape: _Shape, session: AsyncSession) -> DriverQuery:
+    query = _caller_queries.get(shape)
+    if query is None:
+        statement = _statement(shape)
+        assert statement is not None  # complaints by phone are always asked
+        items = compile_for_driver(statement, session.bind.dialect, {"phone_hash": ""})
+        phone = f"${items.names.index('phone_hash') + 1}"
+        sql = _CALLER_WRAPPER.format(phone=phone, items=items.sql)
+        query = _caller_queries[shape] = replace(items, sql=sql)
+    return query
+
+
 async def caller(
     session: AsyncSession, principal: Principal, codec: PiiCodec, e164: str, *, now: datetime
 ) -> CallerOut:
     """The screen pop / status query by phone: masked, within the principal's scope."""
-    known = await customers.known_caller(session, codec, e164)
-    items = await open_items(
-        session,
-        principal,
-        customer_id=known[0] if known else None,
-        phone_hash=codec.lookup(e164, purpose=codec.PHONE),
-        policy_number=None,
-        now=now,
+    shape = _Shape(
+        sees_all=principal.sees_all_branches,
+        branch_id=None if principal.sees_all_branches else principal.branch_id,
+        by_phone=True,
+        by_customer=False,
+        by_policy=False,
+        customer_from_caller=True,
     )
+    phone_hash = codec.lookup(e164, purpose=codec.PHONE)
+    rows = await _caller_query(shape, session).rows(session, {"phone_hash": phone_hash})
+    customer_id, name = rows[0].caller_id, rows[0].caller_name
+    items = _items(rows, now)
     return CallerOut(
         phone=mask_phone(national_digits(e164)),
-        customer_id=known[0] if known else None,
-        customer_name=mask_name(known[1]) if known and known[1] else None,
+        customer_id=customer_id,
+        customer_name=mask_name(name) if name else None,
         items=items,
         speech=spoken(items),
     )
