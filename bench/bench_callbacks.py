@@ -40,7 +40,15 @@ from typing import Any
 
 import httpx
 import pgbench_scripts  # bench/ is on sys.path when this script runs
-from common import MemorySampler, measure, postmaster_pid, quantiles_ms, run_pgbench, write_json
+from common import (
+    MemorySampler,
+    machine_line,
+    measure,
+    postmaster_pid,
+    quantiles_ms,
+    run_pgbench,
+    write_json,
+)
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -110,20 +118,6 @@ INSERT_PHONES = text(
     SELECT id, 0, :enc, :hash FROM callbacks
     """
 )
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024**2:.1f} GiB RAM"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -426,7 +420,7 @@ async def run(args: argparse.Namespace) -> None:
     memory = MemorySampler({"postgres": postmaster_pid(server.data_dir)}).__enter__()
     try:
         await migrate.upgrade(engine)
-        print(f"Machine: {machine()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
+        print(f"Machine: {machine_line()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
         headers, branch_id = await seed(
             engine,
             settings,

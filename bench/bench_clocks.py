@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import MemorySampler, measure, postmaster_pid, quantiles_ms, write_json
+from common import MemorySampler, machine_line, measure, postmaster_pid, quantiles_ms, write_json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -62,22 +62,6 @@ INSERT_CLOCKS = text(
          ) AS d
     """
 )
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    import os
-
-    return f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024**2:.0f} GiB RAM"
 
 
 async def bench_due_dates(factory: async_sessionmaker[AsyncSession], calls: int) -> float:
@@ -207,7 +191,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         await migrate.upgrade(engine)
         factory = make_session_factory(engine)
-        print(f"Machine: {machine()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
+        print(f"Machine: {machine_line()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
         due_rate = await bench_due_dates(factory, args.calls)
         now = utc_now()
         await populate(engine, total=args.clocks, overdue=args.overdue, now=now)

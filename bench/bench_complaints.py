@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -35,8 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pgbench_scripts  # noqa: E402 - bench/ is on sys.path when this script runs
-from common import (  # noqa: E402
+from common import (  # noqa: E402 - bench/ is on sys.path when this script runs
     MemorySampler,
+    machine_line,
     measure,
     postmaster_pid,
     run_pgbench,
@@ -56,18 +56,6 @@ REGISTRATION = {
     "policy_number": "P-2026-000123", "product_line": "life", "cause_code": "mis_selling",
     "description": "销售误导", "materials_received": ["投诉书"],
 }  # fmt: skip
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as meminfo:
-        memory_kb = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
-    return f"{os.cpu_count()} CPUs ({cpu}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.python_implementation()} {platform.python_version()}"
 
 
 def free_port() -> int:
@@ -290,7 +278,7 @@ def main() -> None:
     print(json.dumps({"registration": registration, "lifecycle": lifecycle, "pgbench": ceiling},
                      indent=2))  # fmt: skip
     print(f"""
-### Complaints (issue 5) — {datetime.now(UTC):%Y-%m-%d}, {machine()}
+### Complaints (issue 5) — {datetime.now(UTC):%Y-%m-%d}, {machine_line()}
 Service `contact-desk serve --workers {args.workers}` on the embedded PostgreSQL 16, load generator
 and database on the same 2-core machine; {CLIENTS} concurrent clients, {args.seconds} s per run.
 

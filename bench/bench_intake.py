@@ -37,6 +37,7 @@ import openloop  # bench/ is on sys.path when this script runs
 import pgbench_scripts
 from common import (
     MemorySampler,
+    machine_line,
     measure,
     postmaster_pid,
     quantiles_ms,
@@ -67,20 +68,6 @@ BRANCHES = ("HQ", "BJ01", "SH01", "GZ01")
 DATABASE = "bench_intake"
 ROOT = Path(__file__).resolve().parents[1]
 RETRY_WINDOW = 64  # a retry repeats one of the last 64 calls sent: often one still in flight
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return f"nproc {os.cpu_count()}, {cpu}, {mem_kb / 1024**2:.1f} GiB RAM"
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -576,7 +563,7 @@ async def run(args: argparse.Namespace) -> None:
         await wait_ready(base, service)
         args.service_pid = service.pid
         await seed_reference(engine, args.policies)
-        print(f"Machine: {machine()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
+        print(f"Machine: {machine_line()}; {dt.date.today().isoformat()}")  # noqa: DTZ011
         print(
             f"Service: contact-desk serve --workers {args.workers} (log level {args.log_level}),"
             " embedded PostgreSQL 16 and the load generator on the same machine"

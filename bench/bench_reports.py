@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from common import (  # noqa: E402 - bench/ is on sys.path when this script runs
     MemorySampler,
     inline_parameters,
+    machine_line,
     measure,
     postmaster_pid,
     quantiles_ms,
@@ -208,20 +209,6 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 204 if ok else 401, "headers": []})
     await send({"type": "http.response.body", "body": b""})
 """
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return f"nproc {os.cpu_count()}, {cpu}, {mem_kb / 1024**2:.1f} GiB RAM"
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -563,7 +550,7 @@ async def run(args: argparse.Namespace) -> None:
     )
     engine = create_engine_from_settings(settings, url)
     db = Database(engine=engine, session_factory=make_session_factory(engine))
-    print(f"Machine: {machine()}; {dt.date.today().isoformat()}", flush=True)  # noqa: DTZ011
+    print(f"Machine: {machine_line()}; {dt.date.today().isoformat()}", flush=True)  # noqa: DTZ011
     memory = MemorySampler(
         {"postgres": postmaster_pid(server.data_dir)}, own="benchmark process"
     ).__enter__()
