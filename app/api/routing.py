@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.db.session import without_transaction
+from app.db.autocommit import without_transaction
 
 
 def leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from app.db.autocommit import without_transaction
 from app.db.base import Base
 
 
@@ -212,24 +213,15 @@ class WriteBatch:
             await session.flush()
         sql, args = self.statement()
         # (A session bound to a connection already in a transaction — the tests' rollback
-        # fixture — cannot drop it: there the batch simply joins that transaction.)
-        sending_alone = (
-            alone
-            and isinstance(session.bind, AsyncEngine)
-            and (session.info.get(_ALONE) or not session.in_transaction())
+        # fixture — keeps it: there the batch simply joins that transaction.)
+        sending_alone = alone and (
+            session.info.get(_ALONE, False) or await without_transaction(session)
         )
         if sending_alone:
             # Sent means committed: a lost answer must not make the request run again.
             session.info["committing"] = True
-            if session.info.get(_ALONE):  # sent alone before, but it wrote nothing
-                connection = await session.connection()
-            else:
-                connection = await session.connection(
-                    execution_options={"isolation_level": "AUTOCOMMIT"}
-                )
-                session.info[_ALONE] = True
-        else:
-            connection = await session.connection()
+            session.info[_ALONE] = True  # sent alone once: a rebuilt batch may be sent again
+        connection = await session.connection()
         result = await connection.exec_driver_sql(sql, args)
         guarded, applied = result.one()
         if sending_alone and applied:

@@ -54,14 +54,3 @@ def make_session_factory(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def create_database(settings: Settings, url: str) -> Database:
     engine = create_engine_from_settings(settings, url)
     return Database(engine=engine, session_factory=make_session_factory(engine))
-
-
-async def without_transaction(session: AsyncSession) -> bool:
-    """Send this session's statements each on its own, without BEGIN/COMMIT — each is then
-    atomic and committed by itself — if nothing was sent yet; ``True`` if so. Two round trips
-    fewer a request, for requests whose statements need no transaction around them. A session
-    bound to a connection already in a transaction (the tests' rollback fixture) keeps it."""
-    if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
-        return False
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return True

@@ -31,8 +31,8 @@ from app.core.errors import Conflict, InvalidInput
 from app.core.phones import normalise_field
 from app.customers import service as customers
 from app.customers.models import Policy
+from app.db.autocommit import without_transaction
 from app.db.batch import ClaimTaken, WriteBatch
-from app.db.session import without_transaction
 from app.inquiries import service as inquiries
 from app.ivr import lookup, repository, speech
 from app.ivr.schemas import IvrCallIn, IvrCallOut, OpenItem, TicketRef
