@@ -83,8 +83,10 @@ async def register(
     # statement's claim — a retry, even a concurrent one, writes nothing and replays.
     created: list[StoredResponse] = []
     scope = f"{principal.actor}:complaints:register"
-    request_fingerprint = fingerprint(
-        request.method, request.url.path, body.model_dump(mode="json")
+    request_fingerprint = (
+        fingerprint(request.method, request.url.path, body.model_dump(mode="json"))
+        if idempotency_key is not None
+        else ""  # no key, nothing to compare (spared on the hot path)
     )
 
     def answer(registered: service.Registered, batch: WriteBatch) -> None:
