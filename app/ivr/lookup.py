@@ -111,25 +111,29 @@ def _statement(shape: _Shape) -> Select[Any] | None:
     )
 
 
-_EXAMPLES = {"phone_hash": "", "customer_id": uuid.UUID(int=0), "policy_number": ""}
 _driver_queries: dict[_Shape, DriverQuery] = {}
 
 
-def _driver_query(shape: _Shape, statement: Select[Any], session: AsyncSession) -> DriverQuery:
-    """The shape's statement compiled once for the driver (``app.db.driver_sql``)."""
+def _driver_query(shape: _Shape, session: AsyncSession) -> DriverQuery | None:
+    """The shape's statement compiled once for the driver (``app.db.driver_sql``); for the
+    caller lookup, wrapped to find the caller in the same statement (``_CALLER_WRAPPER``)."""
     query = _driver_queries.get(shape)
     if query is None:
-        examples = {
-            name: example
-            for name, example, used in (
-                ("phone_hash", _EXAMPLES["phone_hash"], shape.by_phone),
-                ("customer_id", _EXAMPLES["customer_id"], shape.by_customer),
-                ("policy_number", _EXAMPLES["policy_number"], shape.by_policy),
-            )
-            if used
-        }
-        dialect = session.bind.dialect
-        query = _driver_queries[shape] = compile_for_driver(statement, dialect, examples)
+        statement = _statement(shape)
+        if statement is None:
+            return None
+        examples: dict[str, Any] = {}
+        if shape.by_phone:
+            examples["phone_hash"] = ""
+        if shape.by_customer:
+            examples["customer_id"] = uuid.UUID(int=0)
+        if shape.by_policy:
+            examples["policy_number"] = ""
+        query = compile_for_driver(statement, session.bind.dialect, examples)
+        if shape.customer_from_caller:
+            phone = f"${query.names.index('phone_hash') + 1}"
+            query = replace(query, sql=_CALLER_WRAPPER.format(phone=phone, items=query.sql))
+        _driver_queries[shape] = query
     return query
 
 
@@ -151,13 +155,12 @@ async def open_items(
         by_customer=customer_id is not None and policy_number is None,
         by_policy=policy_number is not None,
     )
-    statement = _statement(shape)
-    if statement is None:
+    query = _driver_query(shape, session)
+    if query is None:
         return []
     values = {"phone_hash": phone_hash, "customer_id": customer_id, "policy_number": policy_number}
     supplied = {name: value for name, value in values.items() if value is not None}
-    rows = await _driver_query(shape, statement, session).rows(session, supplied)
-    return _items(rows, now)
+    return _items(await query.rows(session, supplied), now)
 
 
 def _items(rows: list[Any], now: datetime) -> list[OpenItem]:
@@ -196,19 +199,6 @@ LEFT JOIN caller ON true
 LEFT JOIN LATERAL ({items}) AS items ON true
 ORDER BY items.due_at ASC NULLS LAST, items.received_at DESC
 """
-_caller_queries: dict[_Shape, DriverQuery] = {}
-
-
-def _caller_query(shape: _Shape, session: AsyncSession) -> DriverQuery:
-    query = _caller_queries.get(shape)
-    if query is None:
-        statement = _statement(shape)
-        assert statement is not None  # complaints by phone are always asked
-        items = compile_for_driver(statement, session.bind.dialect, {"phone_hash": ""})
-        phone = f"${items.names.index('phone_hash') + 1}"
-        sql = _CALLER_WRAPPER.format(phone=phone, items=items.sql)
-        query = _caller_queries[shape] = replace(items, sql=sql)
-    return query
 
 
 async def caller(
@@ -224,7 +214,9 @@ async def caller(
         customer_from_caller=True,
     )
     phone_hash = codec.lookup(e164, purpose=codec.PHONE)
-    rows = await _caller_query(shape, session).rows(session, {"phone_hash": phone_hash})
+    query = _driver_query(shape, session)
+    assert query is not None  # complaints by phone are always asked
+    rows = await query.rows(session, {"phone_hash": phone_hash})
     customer_id, name = rows[0].caller_id, rows[0].caller_name
     items = _items(rows, now)
     return CallerOut(
