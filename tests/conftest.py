@@ -31,7 +31,7 @@ from app.access.secrets import load_key_material
 from app.access.tokens import issue_local
 from app.core.clock import utc_now
 from app.core.config import Environment, Settings
-from app.db import migrate
+from app.db import direct, migrate
 from app.db.embedded import EmbeddedPostgres, start_embedded
 from app.db.registry import metadata
 from app.db.session import Database, create_engine_from_settings, make_session_factory
@@ -95,7 +95,7 @@ async def database_url(server_url: str) -> str:
     url = await create_scratch_database(server_url, f"contact_desk_test_{os.getpid()}")
     engine = create_engine_from_settings(_test_settings(url), url)
     await migrate.upgrade(engine)
-    await engine.dispose()
+    await direct.dispose(engine)
     return url
 
 
@@ -108,7 +108,7 @@ def settings(database_url: str) -> Settings:
 async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine_from_settings(settings, database_url)
     yield engine
-    await engine.dispose()
+    await direct.dispose(engine)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.config import Settings
+from app.db import direct
 from app.db.errors import is_database_unavailable, is_unstorable_text
 from app.db.session import Database, create_engine_from_settings, make_session_factory
 from app.main import create_app
@@ -113,7 +114,7 @@ async def test_unreachable_database_is_503_with_retry_after(
     async with AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/v1/me", headers={"Authorization": "Bearer x.y.z"})
         ready = await client.get("/readyz")
-    await dead_engine.dispose()
+    await direct.dispose(dead_engine)
     assert_problem(response, 503, "database_unavailable")
     assert int(response.headers["retry-after"]) == settings.retry_after_seconds
     assert_problem(ready, 503, "database_unavailable")

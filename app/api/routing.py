@@ -112,7 +112,8 @@ class TransactionalRoute(APIRoute):
             try:
                 response = await endpoint_handler(request)
                 session.info["committing"] = True
-                await session.commit()
+                if session.in_transaction():  # (not when its only statement went alone)
+                    await session.commit()
                 return response
             finally:
                 await session.close()

@@ -32,8 +32,10 @@ import orjson
 from sqlalchemy import Table, event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from app.db import direct
 from app.db.autocommit import without_transaction
 from app.db.base import Base
 
@@ -212,21 +214,18 @@ class WriteBatch:
             # Rows the ORM still holds go first: batch rows may refer to them.
             await session.flush()
         sql, args = self.statement()
-        # (A session bound to a connection already in a transaction — the tests' rollback
-        # fixture — keeps it: there the batch simply joins that transaction.)
-        sending_alone = alone and (
-            session.info.get(_ALONE, False) or await without_transaction(session)
-        )
-        if sending_alone:
+        pool = direct.pool_for(session) if alone else None
+        if pool is not None:
             # Sent means committed: a lost answer must not make the request run again.
             session.info["committing"] = True
-            session.info[_ALONE] = True  # sent alone once: a rebuilt batch may be sent again
-        connection = await session.connection()
-        result = await connection.exec_driver_sql(sql, args)
-        guarded, applied = result.one()
-        if sending_alone and applied:
-            # Written: from now on a statement would run outside the batch's atomicity.
-            connection.sync_connection.info[_ALONE_SENT] = True  # type: ignore[union-attr]
+            row = await pool.fetchrow(sql, args)
+            assert row is not None
+            guarded, applied = row[0], row[1]
+            if applied:
+                # Written: from now on a statement would run outside the batch's atomicity.
+                session.info[_ALONE_SENT] = True
+        else:
+            guarded, applied = await self._through_session(session, sql, args, alone=alone)
         self._groups.clear()
         self._guards.clear()
         self._updates.clear()
@@ -234,6 +233,25 @@ class WriteBatch:
         if guarded and not applied:
             raise ClaimTaken
         return bool(guarded)
+
+    @staticmethod
+    async def _through_session(
+        session: AsyncSession, sql: str, args: tuple[Any, ...], *, alone: bool
+    ) -> tuple[bool, bool]:
+        # (A session bound to a connection already in a transaction — the tests' rollback
+        # fixture — keeps it: there the batch simply joins that transaction.)
+        sending_alone = alone and (
+            session.info.get(_ALONE, False) or await without_transaction(session)
+        )
+        if sending_alone:
+            session.info["committing"] = True
+            session.info[_ALONE] = True  # sent alone once: a rebuilt batch may be sent again
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(sql, args)
+        guarded, applied = result.one()
+        if sending_alone and applied:
+            connection.sync_connection.info[_ALONE_SENT] = True  # type: ignore[union-attr]
+        return guarded, applied
 
 
 def install_alone_check(engine: AsyncEngine) -> None:
@@ -249,3 +267,13 @@ def install_alone_check(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine.pool, "checkin")
     def _forget_alone(_dbapi_connection: object, record: ConnectionPoolEntry) -> None:
         record.info.pop(_ALONE_SENT, None)
+
+
+@event.listens_for(Session, "after_begin")
+def _refuse_after_direct_alone(session: Session, *_: object) -> None:
+    # The batch went through the direct pool (``app.db.direct``), not a connection of the
+    # session: it is the session that remembers it, and any statement after begins here.
+    if session.info.get(_ALONE_SENT):
+        raise StatementAfterAlone(
+            "A statement ran after a batch sent alone (without a transaction)."
+        )

@@ -56,7 +56,8 @@ def is_database_unavailable(exc: BaseException) -> bool:
             | sa_exc.TimeoutError
             | asyncpg.exceptions.ConnectionDoesNotExistError
             | asyncpg.exceptions.CannotConnectNowError
-            | asyncpg.exceptions.InterfaceError,
+            | asyncpg.exceptions.InterfaceError
+            | asyncpg.exceptions.InternalClientError,  # a connection the server was closing
         ):
             return True
     state = _sqlstate(exc)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings
+from app.db import direct
 from app.db.batch import install_alone_check
 
 
@@ -21,10 +22,22 @@ class Database:
     session_factory: async_sessionmaker[AsyncSession]
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        await direct.dispose(self.engine)
 
 
 def create_engine_from_settings(settings: Settings, url: str) -> AsyncEngine:
+    """The engine, and beside it the direct pool for statements sent alone (``app.db.direct``),
+    both with the same connection settings. Close them with ``app.db.direct.dispose``."""
+    connect_args = {
+        "timeout": settings.db_connect_timeout_seconds,
+        "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,
+        "server_settings": {
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "idle_in_transaction_session_timeout": "60000",
+            "application_name": "contact-desk",
+            "TimeZone": "UTC",
+        },
+    }
     engine = create_async_engine(
         url,
         pool_pre_ping=settings.db_pre_ping,
@@ -32,18 +45,11 @@ def create_engine_from_settings(settings: Settings, url: str) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=1800,
-        connect_args={
-            "timeout": settings.db_connect_timeout_seconds,
-            "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,
-            "server_settings": {
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "idle_in_transaction_session_timeout": "60000",
-                "application_name": "contact-desk",
-                "TimeZone": "UTC",
-            },
-        },
+        connect_args=connect_args,
     )
     install_alone_check(engine)
+    # As many as the engine's pool proper: requests beyond it wait at the route's gate.
+    direct.attach(engine, connect_args, settings.db_pool_size, settings.db_pool_timeout_seconds)
     return engine
 
 

@@ -13,22 +13,38 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 
-from sqlalchemy import Sequence, func, select
+from sqlalchemy import URL, Sequence, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import direct
 
 BLOCK = 20
 
 # Per database and sequence (tests use several databases in one process): a value is only ever
 # used in the database that issued it.
-_blocks: dict[tuple[str, str], deque[int]] = {}
+_blocks: dict[tuple[URL, str], deque[int]] = {}
 
 
 async def next_number(session: AsyncSession, prefix: str, on: dt.date, sequence: Sequence) -> str:
-    database = session.sync_session.get_bind().engine.url.render_as_string()
+    database = session.sync_session.get_bind().engine.url
     values = _blocks.setdefault((database, sequence.name), deque())
     if not values:
-        drawn = await session.scalars(
-            select(sequence.next_value()).select_from(func.generate_series(1, BLOCK))
-        )
-        values.extend(sorted(int(value) for value in drawn.all()))
+        values.extend(sorted(await _draw(session, sequence)))
     return f"{prefix}{on:%Y%m%d}{values.popleft():06d}"
+
+
+async def _draw(session: AsyncSession, sequence: Sequence) -> list[int]:
+    pool = direct.pool_for(session)
+    if pool is not None:
+        # Sequence values are not transactional: drawing them outside the request's session
+        # keeps that session free of a transaction, so its batch can still go alone.
+        row = await pool.fetchrow(_DRAW, (sequence.name, BLOCK))
+        assert row is not None
+        return list(row[0])
+    drawn = await session.scalars(
+        select(sequence.next_value()).select_from(func.generate_series(1, BLOCK))
+    )
+    return [int(value) for value in drawn.all()]
+
+
+_DRAW = "SELECT array_agg(nextval($1::regclass)) FROM generate_series(1, $2)"

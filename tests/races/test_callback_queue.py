@@ -21,6 +21,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 
 from app.core.config import Settings
+from app.db import direct
 from app.db.session import create_engine_from_settings, make_session_factory
 from tests.callbacks.helpers import act, at_local, claim, local, no_answer
 from tests.conftest import Actor, add_actor, add_branch, build_app
@@ -50,7 +51,7 @@ async def race_app(
     )
     engine = create_engine_from_settings(bounded, database_url)
     yield build_app(bounded, engine, make_session_factory(engine))
-    await engine.dispose()
+    await direct.dispose(engine)
 
 
 async def _setup(app: FastAPI, *, agents: int, callbacks: int, now: dt.datetime) -> list[Actor]:
