@@ -18,7 +18,8 @@ batch's shape, so asyncpg's statement cache prepares it once per shape, and SQLA
 parses nor compiles it. When it is the request's only statement (``alone=True``) it is sent
 without ``BEGIN``/``COMMIT`` — one statement is atomic by itself — saving two round trips; the
 session is then marked so that any later statement fails loudly instead of silently running in
-a transaction of its own (:func:`install_alone_check`).
+a transaction of its own (:func:`install_alone_check`). A session that has sent nothing yet
+sends it through the direct pool (``app.db.direct``), without a connection of its own.
 """
 
 from __future__ import annotations

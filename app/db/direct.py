@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -71,8 +72,8 @@ class DirectPool:
                 # min_size 0: nothing is opened until needed, and a failed first connect (the
                 # database down) is a failed request, not a pool left half built.
                 self._pool = await asyncpg.create_pool(
-                    min_size=0, max_size=self._max_size, reset=_nothing_to_reset,
-                    **self._connect_kwargs,
+                    min_size=0, max_size=self._max_size, init=_json_as_python,
+                    reset=_nothing_to_reset, **self._connect_kwargs,
                 )  # fmt: skip
             return self._pool
 
@@ -80,6 +81,18 @@ class DirectPool:
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+
+async def _json_as_python(connection: asyncpg.Connection) -> None:
+    # As through SQLAlchemy: json and jsonb values read back as Python objects, not text.
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, schema="pg_catalog", encoder=_json_text, decoder=orjson.loads
+        )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:

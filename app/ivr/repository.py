@@ -4,6 +4,7 @@ it is a retry, its caller, its policy), and the call's row, claimed with the tic
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Policy
+from app.db import direct
 from app.db.batch import WriteBatch, new_row
 from app.ivr.models import IvrCall
 
@@ -71,25 +73,36 @@ async def call_context(
     phone_enc: str,
     policy_number: str | None,
     default_branch: str,
+    alone: bool = False,
 ) -> CallContext:
+    """``alone``: the statement may go by itself through the direct pool (``app.db.direct``),
+    if the session has sent nothing yet."""
     args = (client_id, call_id, phone_hash, uuid.uuid4(), phone_enc, default_branch, policy_number)
-    connection = await session.connection()
-    row = (await connection.exec_driver_sql(_CALL_CONTEXT, args)).one()
+    pool = direct.pool_for(session) if alone else None
+    row: Mapping[Any, Any]
+    if pool is not None:
+        record = await pool.fetchrow(_CALL_CONTEXT, args)
+        assert record is not None
+        row = record
+    else:
+        connection = await session.connection()
+        row = (await connection.exec_driver_sql(_CALL_CONTEXT, args)).one()._mapping
     policy = (
         new_row(
             Policy,
-            id=row.policy_id,
+            id=row["policy_id"],
             number=policy_number,
-            branch_id=row.policy_branch_id,
-            product_line=row.policy_product_line,
+            branch_id=row["policy_branch_id"],
+            product_line=row["policy_product_line"],
         )
-        if row.policy_id is not None
+        if row["policy_id"] is not None
         else None
     )
-    stored = (
-        (row.stored_fingerprint, row.stored_response) if row.stored_response is not None else None
+    stored_response = row["stored_response"]
+    stored = (row["stored_fingerprint"], stored_response) if stored_response is not None else None
+    return CallContext(
+        stored, row["default_branch_id"], row["customer_id"], row["customer_name"], policy
     )
-    return CallContext(stored, row.default_branch_id, row.customer_id, row.customer_name, policy)
 
 
 def claim_call(batch: WriteBatch, row: dict[str, Any]) -> None:

@@ -143,7 +143,11 @@ async def intake(
     fingerprint = _fingerprint(codec, data)
     phone_hash = codec.lookup(e164, purpose=codec.PHONE)
     phone_enc = codec.seal(e164, purpose=codec.PHONE)
-    if data.intent != "callback_request":
+    # A call-back request writes its callback row before the batch: it needs a transaction.
+    # A status query reads the caller's items in between: without one. The others send only
+    # the context and the batch, each alone (through the direct pool).
+    alone = data.intent not in ("callback_request", "status_query")
+    if data.intent == "status_query":
         await without_transaction(session)
     context = await repository.call_context(
         session,
@@ -153,6 +157,7 @@ async def intake(
         phone_enc=phone_enc,
         policy_number=data.policy_number,
         default_branch=default_branch,
+        alone=alone,
     )
     if context.stored is not None:
         return _replayed(data.call_id, fingerprint, context.stored)
@@ -185,7 +190,7 @@ async def intake(
         return body
 
     try:
-        body = await clocks.write_guarded(session, build)
+        body = await clocks.write_guarded(session, build, alone=alone)
     except ClaimTaken:
         # A concurrent report of the same call committed first: answer as it did.
         stored = await repository.stored_answer(session, principal.id, data.call_id)
