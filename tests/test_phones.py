@@ -45,6 +45,32 @@ def test_every_written_form_is_one_number(national: str, prefix: str, separator:
     assert national_digits(e164) == national
 
 
+def _full_parse(raw: str) -> str:
+    text = raw.strip()
+    text = "+" + text[2:] if text.startswith("00") else text
+    try:
+        parsed = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        return "invalid"
+    if not phonenumbers.is_valid_number(parsed):
+        return "invalid"
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@given(
+    st.sampled_from(["", "+86", "0086", " "]),
+    # Every eleven-digit string from 1: the mobile shortcut's ground, valid or not.
+    st.from_regex(r"\A1[0-9]{10}\Z"),
+)
+def test_the_mobile_shortcut_agrees_with_a_full_parse(prefix: str, digits: str) -> None:
+    raw = prefix + digits
+    try:
+        ours = normalise_phone(raw)
+    except InvalidPhone:
+        ours = "invalid"
+    assert ours == _full_parse(raw)
+
+
 def test_a_foreign_number_keeps_its_own_national_digits() -> None:
     assert national_digits(normalise_phone("+44 20 7946 0958")) == "2079460958"
 

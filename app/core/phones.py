@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
+from phonenumbers import PhoneMetadata
 
 from app.core.errors import InvalidInput
 
@@ -16,11 +19,35 @@ class InvalidPhone(ValueError):
     pass
 
 
+def _mobile_pattern(region: str) -> re.Pattern[str]:
+    metadata = PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None
+    assert metadata.mobile is not None
+    pattern = metadata.mobile.national_number_pattern
+    assert isinstance(pattern, str)
+    return re.compile(pattern)
+
+
+# A mainland mobile number, by phonenumbers' own metadata for China. Such a number starts with
+# 13-19, which China's national prefix for parsing (0, or a carrier code 11xx, 12xx, 179xx)
+# never matches, so phonenumbers keeps all eleven digits and finds the number valid
+# (tests/test_phones.py checks the two agree).
+_CN_MOBILE = _mobile_pattern(DEFAULT_REGION)
+
+
 def normalise_phone(raw: str) -> str:
     """The E.164 form of ``raw`` (``+8613800138000``); ``InvalidPhone`` if it is no number."""
     text = raw.strip()
     if text.startswith("00"):
         text = "+" + text[2:]  # the international prefix dialled from China
+    national = text[3:] if text.startswith("+86") else text
+    if len(national) == 11 and national.isascii() and _CN_MOBILE.fullmatch(national):
+        # Most numbers heard or typed here: what a full parse concludes, at a tenth of its cost.
+        return "+86" + national
+    return _parsed_e164(text)
+
+
+def _parsed_e164(text: str) -> str:
     try:
         parsed = phonenumbers.parse(text, DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
