@@ -332,7 +332,8 @@ async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> int:
 async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base) as client:
         headers = await ivr_key(client)
-    warm = intake_requests(300, 0.0, args.policies, prefix="warm")
+    # Enough to open every pooled connection of both workers and prepare their statements.
+    warm = intake_requests(1_500, 0.0, args.policies, prefix="warm")
     await run_intake(base, headers, warm, args.concurrency)
     if shutil.which("wrk"):
         # Enough distinct calls for the run at up to ~1,500 requests/s; sent once each (a
