@@ -14,8 +14,10 @@ bound to a connection (the tests' rollback fixture) or already in a transaction 
 its statements stay in that transaction.
 
 Failures are asyncpg's own exceptions. :func:`app.db.errors.is_database_unavailable` knows
-them, so an outage is still a 503 with ``Retry-After``. A connection the server closed (a
-restart) is replaced by asyncpg's pool when next acquired.
+them, so an outage is still a 503 with ``Retry-After``. A connection the server closed while
+it lay idle (a restart) is replaced by asyncpg's pool when next acquired. One lost while a
+statement was on it is not retried: the statement may have committed, so the request is a 503
+and the client retries it (with its idempotency key, a retry cannot duplicate).
 """
 
 from __future__ import annotations
