@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import String, bindparam, select
+from sqlalchemy import String, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import direct
 from app.db.driver_sql import compile_for_driver
 from app.org.models import Branch
 from tests.conftest import unique_code
@@ -31,8 +32,24 @@ async def test_a_compiled_query_answers_as_sqlalchemy_does(session: AsyncSession
     for excluded, count in (("", 2), (branches[0].name, 1), (branches[2].name, 2)):
         expected = (await session.execute(statement, {"not_named": excluded})).all()
         got = await query.rows(session, {"not_named": excluded})
-        assert [tuple(r) for r in got] == [tuple(r) for r in expected]
+        assert [(r["code"], r["name"]) for r in got] == [tuple(r) for r in expected]
         assert len(got) == count
+
+
+async def test_a_session_that_sent_nothing_reads_alone_through_the_direct_pool(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    statement = select(
+        func.upper(bindparam("word", type_=String)).label("loud"), literal(3).label("three")
+    )
+    query = compile_for_driver(statement, asyncpg.dialect(), {"word": ""})
+    async with committed() as session:
+        assert direct.pool_for(session) is not None
+        got = await query.rows(session, {"word": "呼叫 call"})
+        assert not session.in_transaction()  # nothing went through the session: nothing to commit
+        expected = (await session.execute(statement, {"word": "呼叫 call"})).all()
+    assert [(r["loud"], r["three"]) for r in got] == [tuple(r) for r in expected]
+    assert [(r["loud"], r["three"]) for r in got] == [("呼叫 CALL", 3)]
 
 
 def test_every_supplied_value_is_required_and_no_other() -> None:

@@ -58,11 +58,17 @@ def _full_parse(raw: str) -> str:
 
 
 @given(
-    st.sampled_from(["", "+86", "0086", " "]),
+    st.sampled_from(["", "+86", "0086", " ", "+86 ", "+86-", "0086 ", "+ 86", "0 086"]),
     # Every eleven-digit string from 1: the mobile shortcut's ground, valid or not.
     st.from_regex(r"\A1[0-9]{10}\Z"),
+    # Where spaces and hyphens group the digits (138 0013 8000, 138-0013-8000, or anywhere).
+    st.lists(st.tuples(st.integers(0, 11), st.sampled_from([" ", "-", "  ", " - "])), max_size=4),
 )
-def test_the_mobile_shortcut_agrees_with_a_full_parse(prefix: str, digits: str) -> None:
+def test_the_mobile_shortcut_agrees_with_a_full_parse(
+    prefix: str, digits: str, grouping: list[tuple[int, str]]
+) -> None:
+    for position, separator in sorted(grouping, reverse=True):
+        digits = digits[:position] + separator + digits[position:]
     raw = prefix + digits
     try:
         ours = normalise_phone(raw)

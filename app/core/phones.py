@@ -34,13 +34,17 @@ def _mobile_pattern(region: str) -> re.Pattern[str]:
 # (tests/test_phones.py checks the two agree).
 _CN_MOBILE = _mobile_pattern(DEFAULT_REGION)
 
+# Spaces and hyphens group digits (138 0013 8000, 138-0013-8000); a full parse drops them too.
+_GROUPING = str.maketrans("", "", " -")
+
 
 def normalise_phone(raw: str) -> str:
     """The E.164 form of ``raw`` (``+8613800138000``); ``InvalidPhone`` if it is no number."""
     text = raw.strip()
     if text.startswith("00"):
         text = "+" + text[2:]  # the international prefix dialled from China
-    national = text[3:] if text.startswith("+86") else text
+    compact = text.translate(_GROUPING)
+    national = compact[3:] if compact.startswith("+86") else compact
     if len(national) == 11 and national.isascii() and _CN_MOBILE.fullmatch(national):
         # Most numbers heard or typed here: what a full parse concludes, at a tenth of its cost.
         return "+86" + national

@@ -47,11 +47,16 @@ class DirectPool:
         self._opening = asyncio.Lock()
 
     async def fetchrow(self, sql: str, args: Sequence[Any]) -> asyncpg.Record | None:
+        rows = await self.fetch(sql, args)
+        return rows[0] if rows else None
+
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[asyncpg.Record]:
         pool = self._pool or await self._open()
         for attempt in (1, 2):
             async with pool.acquire(timeout=self._acquire_timeout) as connection:
                 try:
-                    return await connection.fetchrow(sql, *args)
+                    rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
+                    return rows
                 except asyncpg.exceptions.InternalClientError:
                     # The connection was still taking in an error the server sent while it lay
                     # idle (a shutdown's "terminating connection"); asyncpg refuses before

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Executable
-from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+
+from app.db import direct
+
+
+class RowMapping(Protocol):
+    """A row read by column name: SQLAlchemy's ``RowMapping`` or asyncpg's ``Record``."""
+
+    def __getitem__(self, name: str) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +43,16 @@ class DriverQuery:
             raise ValueError(f"expected values for {sorted(self.supplied)}, got {sorted(values)}")
         return tuple(values[name] if name in values else self.fixed[name] for name in self.names)
 
-    async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Row[Any]]:
+    async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[RowMapping]:
+        """The rows, each read by column name. A session that has sent nothing yet sends the
+        statement alone through the direct pool (``app.db.direct``): no transaction to begin
+        and commit, and no connection checked out of the session's pool for it."""
+        pool = direct.pool_for(session)
+        if pool is not None:
+            return list(await pool.fetch(self.sql, self.arguments(values)))
         connection = await session.connection()
         result = await connection.exec_driver_sql(self.sql, self.arguments(values))
-        return list(result.all())
+        return list(result.mappings().all())
 
 
 def compile_for_driver(

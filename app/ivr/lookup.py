@@ -1,8 +1,9 @@
 """A caller's open items across ticket kinds, with their next deadline in plain words.
 
 Each kind contributes its own scoped query (through its service); they are read with the next
-due clock of each item in one statement. With the caller's record, two round trips in all: the
-caller is waiting on the line.
+due clock of each item in one statement. The lookup by phone reads the caller's record in the
+same statement, sent alone (no transaction around it): one round trip, while the caller waits on
+the line.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from app.complaints import service as complaints
 from app.core.errors import NotFound
 from app.core.phones import national_digits
 from app.customers import service as customers
-from app.db.driver_sql import DriverQuery, compile_for_driver
+from app.db.driver_sql import DriverQuery, RowMapping, compile_for_driver
 from app.inquiries import service as inquiries
 from app.ivr import speech
 from app.ivr.schemas import CallerOut, DueOut, OpenItem, PolicyCallerOut
@@ -33,18 +34,18 @@ from app.ivr.schemas import CallerOut, DueOut, OpenItem, PolicyCallerOut
 MAX_ITEMS = 50
 
 
-def _due(row: Any, now: datetime) -> DueOut | None:
-    if row.clock_name is None:
+def _due(row: RowMapping, now: datetime) -> DueOut | None:
+    if row["clock_name"] is None:
         return None
-    overdue = row.breached_at is not None or row.due_at < now
+    overdue = row["breached_at"] is not None or row["due_at"] < now
     return DueOut(
-        clock=row.clock_name,
-        due_date=row.due_date,
-        due_at=row.due_at,
-        provisional=row.provisional,
+        clock=row["clock_name"],
+        due_date=row["due_date"],
+        due_at=row["due_at"],
+        provisional=row["provisional"],
         overdue=overdue,
         text=speech.due_text(
-            row.clock_name, row.due_date, overdue=overdue, provisional=row.provisional
+            row["clock_name"], row["due_date"], overdue=overdue, provisional=row["provisional"]
         ),
     )
 
@@ -163,20 +164,20 @@ async def open_items(
     return _items(await query.rows(session, supplied), now)
 
 
-def _items(rows: list[Any], now: datetime) -> list[OpenItem]:
+def _items(rows: list[RowMapping], now: datetime) -> list[OpenItem]:
     return [
         OpenItem(
-            kind=row.kind,
-            id=row.id,
-            number=row.number,
-            status=row.status,
-            status_text=speech.status_text(row.kind, row.status),
-            branch_id=row.branch_id,
-            received_at=row.received_at,
+            kind=row["kind"],
+            id=row["id"],
+            number=row["number"],
+            status=row["status"],
+            status_text=speech.status_text(row["kind"], row["status"]),
+            branch_id=row["branch_id"],
+            received_at=row["received_at"],
             next_due=_due(row, now),
         )
         for row in rows
-        if row.kind is not None  # the caller's row when there is no item (see caller())
+        if row["kind"] is not None  # the caller's row when there is no item (see caller())
     ]
 
 
@@ -217,7 +218,7 @@ async def caller(
     query = _driver_query(shape, session)
     assert query is not None  # complaints by phone are always asked
     rows = await query.rows(session, {"phone_hash": phone_hash})
-    customer_id, name = rows[0].caller_id, rows[0].caller_name
+    customer_id, name = rows[0]["caller_id"], rows[0]["caller_name"]
     items = _items(rows, now)
     return CallerOut(
         phone=mask_phone(national_digits(e164)),

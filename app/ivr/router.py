@@ -70,7 +70,6 @@ async def report_call(
     " with the next deadline in plain words (masked)",
     responses={**AUTH, **problem_responses(422)},
 )
-@reads_only
 async def lookup_caller(
     phone: Annotated[str, Path(max_length=32, description="Any format.")],
     session: SessionDep,
@@ -92,6 +91,7 @@ async def lookup_caller(
     summary="The open items of a policy number, with the next deadline in plain words (masked)",
     responses={**AUTH, **problem_responses(404, 422)},
 )
+@reads_only
 async def lookup_policy(
     policy_number: Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{4,64}$")],
     session: SessionDep,
