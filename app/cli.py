@@ -14,6 +14,7 @@ from pathlib import Path
 from app.core.config import get_settings
 
 DEFAULT_OPENAPI_PATH = Path("openapi/openapi.json")
+STARTUP_FAILURE = 3  # as uvicorn exits when the application fails to start
 
 
 def _ensure_database_url() -> object | None:
@@ -50,7 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _raise_stop)
     try:
         asyncio.run(_migrate())
-        uvicorn.run(
+        config = uvicorn.Config(
             "app.main:create_app",
             factory=True,
             host=args.host or settings.host,
@@ -59,6 +60,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             proxy_headers=True,
             log_config=None,
         )
+        if config.workers > 1:
+            # Several workers take new connections in turn (app.api.accept), not by a race.
+            from app.api.accept import run_workers
+
+            run_workers(config)
+        else:
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:
+                return STARTUP_FAILURE
     except _StopRequested:
         pass
     finally:
