@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -200,6 +201,14 @@ async def truncate_test_data(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         await connection.execute(text("SET LOCAL session_replication_role = replica"))
         await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (for a service a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def unique_code(prefix: str = "B") -> str:

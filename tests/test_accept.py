@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from app.api import accept
 from app.api.accept import ConnectionTable, should_wait
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,13 +67,6 @@ def test_a_killed_workers_slot_goes_to_its_replacement(table_path: Path) -> None
     replacement.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -114,7 +108,7 @@ def _held_by(pid: int, inodes: set[str]) -> int:
 def test_a_burst_of_connections_is_shared_between_two_workers(
     database_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "CONTACT_DESK_SWEEP_INTERVAL_SECONDS": "0"}
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
     log = tmp_path / "serve.log"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from app.db import migrate
 from app.db.embedded import start_embedded
 from app.db.session import create_database
 from app.main import create_app
-from tests.conftest import add_actor
+from tests.conftest import add_actor, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "first-start admin password"
@@ -94,13 +93,6 @@ async def test_a_restart_between_requests_is_invisible_to_the_next_ones(tmp_path
         server.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def serve_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEST_DATABASE_URL"}}
@@ -125,7 +117,7 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float =
 
 @pytest.fixture
 def serve(serve_env: dict[str, str]) -> Iterator[tuple[str, object]]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     processes: list[subprocess.Popen[bytes]] = []
 
