@@ -183,8 +183,10 @@ class BalancedServer(uvicorn.Server):
     """uvicorn's server, accepting through :class:`_Acceptor` when it runs as one of several
     workers sharing sockets (and not for TLS, which uvicorn's own listener handles)."""
 
-    _acceptors: list[_Acceptor]
-    _table: ConnectionTable | None = None
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._acceptors: list[_Acceptor] = []
+        self._table: ConnectionTable | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         table = os.environ.get(TABLE_ENV)
@@ -204,7 +206,7 @@ class BalancedServer(uvicorn.Server):
         )
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for acceptor in getattr(self, "_acceptors", []):
+        for acceptor in self._acceptors:
             acceptor.close()
         if self._table is not None:
             self._table.close()
