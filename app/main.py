@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from app.access.admin_router import router as admin_router
 from app.access.bootstrap import ensure_first_admin
+from app.access.deps import declare_security
 from app.access.pii import FieldCipher
 from app.access.ratelimit import RateLimiter
 from app.access.router import router as auth_router
@@ -207,6 +208,7 @@ def _register_problem_schema(app: FastAPI) -> None:
             for name, sub in components["Problem"].pop("$defs", {}).items():
                 components.setdefault(name, sub)
             declare_if_match_required(schema, app.routes)
+            declare_security(schema, app.routes)
             app.openapi_schema = schema
         return app.openapi_schema
 
