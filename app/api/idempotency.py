@@ -69,20 +69,24 @@ class IdempotentResult:
     replayed: bool
 
 
-async def idempotency_key_header(
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description=(
-                "A unique key per logical request (8–128 characters of A–Z a–z 0–9 . _ : -)."
-                " A retry with the same key and body replays the first response."
-            ),
-            # Declared for clients and fuzzers; checked below, so a bad key keeps its own code.
-            json_schema_extra={"pattern": _VALID_KEY.pattern},
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description=(
+            "A unique key per logical request (8–128 characters of A–Z a–z 0–9 . _ : -)."
+            " A retry with the same key and body replays the first response."
         ),
-    ] = None,
-) -> str | None:
+        # Declared for clients and fuzzers; checked by valid_idempotency_key, so a bad key
+        # keeps its own code.
+        json_schema_extra={"pattern": _VALID_KEY.pattern},
+    ),
+]
+"""The header as an endpoint's own parameter (a hot path spares the dependency's solving);
+pass it through :func:`valid_idempotency_key`."""
+
+
+def valid_idempotency_key(idempotency_key: str | None) -> str | None:
     if idempotency_key is None:
         return None
     if not _VALID_KEY.match(idempotency_key):
@@ -91,6 +95,10 @@ async def idempotency_key_header(
             field="Idempotency-Key",
         )
     return idempotency_key
+
+
+async def idempotency_key_header(idempotency_key: IdempotencyKeyHeader = None) -> str | None:
+    return valid_idempotency_key(idempotency_key)
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:

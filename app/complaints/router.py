@@ -16,9 +16,10 @@ from app.access.deps import pii_codec, require
 from app.access.permissions import Permission
 from app.access.pii import PiiCodec, mask_name
 from app.access.principal import Principal
-from app.api.deps import SessionDep, get_session
+from app.api.deps import SessionDep, get_session, session_of
 from app.api.etag import ExpectedVersion, etag_for, require_if_match, set_etag
 from app.api.idempotency import (
+    IdempotencyKeyHeader,
     IdempotentResult,
     StoredResponse,
     claim_in,
@@ -27,6 +28,7 @@ from app.api.idempotency import (
     idempotent_post,
     replay,
     response_of,
+    valid_idempotency_key,
 )
 from app.api.pagination import Page, PageParams, encode_cursor, page_params
 from app.api.problems import problem_responses
@@ -74,11 +76,13 @@ def _reveal(reveal: str | None) -> frozenset[str]:
 async def register(
     request: Request,
     body: ComplaintCreate,
-    session: SessionDep,
     principal: Writer,
-    codec: Codec,
-    idempotency_key: Annotated[str | None, Depends(idempotency_key_header)],
+    idempotency_key_sent: IdempotencyKeyHeader = None,
 ) -> Response:
+    # The hottest write: the session, codec and key are taken here rather than as dependencies
+    # (each dependency FastAPI solves costs about 0.1 M instructions, ~2.5 % of a registration).
+    session, codec = session_of(request), await pii_codec(request)
+    idempotency_key = valid_idempotency_key(idempotency_key_sent)
     # One statement either way: the complaint's rows, and with a key the key's record as the
     # statement's claim — a retry, even a concurrent one, writes nothing and replays.
     created: list[StoredResponse] = []
