@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -93,29 +94,44 @@ async def warn_batch(session: AsyncSession, now: dt.datetime, *, batch: int) -> 
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+Rest = Callable[[float], Awaitable[None]]
+
+
 async def _drain(
     session_factory: async_sessionmaker[AsyncSession],
     step: Callable[..., Awaitable[int]],
     now: dt.datetime,
     batch: int,
+    rest: Rest | None,
 ) -> int:
     total = 0
     while True:
+        started = time.perf_counter()
         async with session_factory() as session:
             count: int = await step(session, now, batch=batch)
             await session.commit()
         total += count
         if count < batch:
             return total
+        if rest is not None:
+            await rest(time.perf_counter() - started)
 
 
 async def sweep(
-    session_factory: async_sessionmaker[AsyncSession], now: dt.datetime, *, batch: int
+    session_factory: async_sessionmaker[AsyncSession],
+    now: dt.datetime,
+    *,
+    batch: int,
+    rest: Rest | None = None,
 ) -> SweepResult:
     """Breaches first (a clock past due needs no warning), then warnings; one committed
-    transaction per batch, so locks are held briefly and progress survives a failure."""
-    breached = await _drain(session_factory, breach_batch, now, batch)
-    warned = await _drain(session_factory, warn_batch, now, batch)
+    transaction per batch, so locks are held briefly and progress survives a failure.
+
+    With ``rest``, a backlog is drained at a pace: after each full batch the sweeper awaits
+    ``rest(seconds the batch took)`` before the next one.
+    """
+    breached = await _drain(session_factory, breach_batch, now, batch, rest)
+    warned = await _drain(session_factory, warn_batch, now, batch, rest)
     return SweepResult(breached=breached, warned=warned)
 
 
@@ -129,12 +145,16 @@ async def run_periodically(
     """Sweep every ``interval`` seconds until ``stop`` is set (or the task is cancelled).
 
     A failed sweep is logged and retried at the next tick: the sweeper must outlive a database
-    restart.
+    restart. A backlog (after downtime, or a bulk import) is drained at half duty: each full
+    batch took 60-116 ms of database work for 1,000 clocks in a probe with 95,000 past due, and
+    every worker runs a sweeper, so back-to-back batches would take the cores from the agents'
+    requests for seconds. Resting as long as each batch took halves that share; a breach is
+    recorded a few seconds later, with the sweep's own time either way.
     """
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
-            result = await sweep(session_factory, utc_now(), batch=batch)
+            result = await sweep(session_factory, utc_now(), batch=batch, rest=asyncio.sleep)
             if result.breached or result.warned:
                 logger.info(
                     "sweep recorded", extra={"breached": result.breached, "warned": result.warned}

@@ -82,6 +82,26 @@ async def test_an_extension_re_arms_a_given_warning(session: AsyncSession) -> No
     assert await warn_batch(session, extended.warn_at, batch=100) == 1
 
 
+async def test_a_paced_backlog_rests_between_full_batches_with_progress_committed(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    await insert_overdue(committed, 5, local(2025, 10, 14))
+    rests: list[tuple[float, int]] = []
+
+    async def rest(seconds: float) -> None:
+        # While the sweeper rests, its finished batches are visible to everyone else: it holds
+        # no transaction and no lock across the pause.
+        rests.append((seconds, sum(await breached_per_clock(committed))))
+
+    result = await sweeper.sweep(committed, local(2025, 10, 15), batch=2, rest=rest)
+    assert result == sweeper.SweepResult(breached=5, warned=0)
+    # Two full batches, each followed by a rest as long as the batch took; the short last batch
+    # ends the drain without one.
+    assert [breached for _, breached in rests] == [2, 4]
+    assert all(seconds > 0 for seconds, _ in rests)
+    assert await breached_per_clock(committed) == [1] * 5
+
+
 async def test_periodic_sweeper_runs_until_stopped(
     session: AsyncSession,
     session_factory: async_sessionmaker[AsyncSession],
@@ -91,8 +111,10 @@ async def test_periodic_sweeper_runs_until_stopped(
     await session.flush()
     stop = asyncio.Event()
     real_sweep = sweeper.sweep
+    rests = []
 
     async def sweep_then_stop(*args: Any, **kwargs: Any) -> sweeper.SweepResult:
+        rests.append(kwargs.get("rest"))
         result = await real_sweep(*args, **kwargs)
         stop.set()
         return result
@@ -101,6 +123,7 @@ async def test_periodic_sweeper_runs_until_stopped(
     with frozen_at(clock.due_at + HOUR):
         await sweeper.run_periodically(session_factory, interval=0.01, batch=10, stop=stop)
     assert await event_kinds(session, clock.id) == ["started", "breached"]
+    assert rests == [asyncio.sleep], "the service's sweeper paces a backlog"
 
 
 async def test_worker_command_sweeps_once(
