@@ -236,7 +236,11 @@ async def seed(
         f" callbacks and {agents} agents in {time.perf_counter() - t0:.1f} s"
     )
     print(f"    claim-next plan: {plan_line}")
-    tokens = [issue_local(keys.jwt_secret, user_id=str(u.id), now=now, minutes=240) for u in users]
+    # New users, never reset: credentials version 1.
+    tokens = [
+        issue_local(keys.jwt_secret, user_id=str(u.id), credentials_version=1, now=now, minutes=240)
+        for u in users
+    ]
     return [{"Authorization": f"Bearer {token}"} for token in tokens], branch.id
 
 

@@ -277,7 +277,13 @@ async def users(db: Database, settings: Settings) -> dict[str, dict[str, str]]:
                 {"id": user_id, "name": f"bench-{role}", "role": role, "branch": branch,
                  "hash": password},
             )  # fmt: skip
-            token = issue_local(keys.jwt_secret, user_id=str(user_id), now=utc_now(), minutes=600)
+            token = issue_local(
+                keys.jwt_secret,
+                user_id=str(user_id),
+                credentials_version=1,  # a new user, never reset
+                now=utc_now(),
+                minutes=600,
+            )
             headers[role] = {"Authorization": f"Bearer {token}"}
         await session.commit()
     return headers

@@ -255,6 +255,7 @@ async def add_actor(
             role=role,
             branch_id=branch.id,
             password_hash=PASSWORD_HASH,
+            credentials_version=1,
         )
         session.add(user)
         await session.commit()
@@ -262,7 +263,13 @@ async def add_actor(
         if keys is None:
             keys = await load_key_material(session, app.state.settings)
             app.state.keys = keys
-    token = issue_local(keys.jwt_secret, user_id=str(user.id), now=utc_now(), minutes=15)
+    token = issue_local(
+        keys.jwt_secret,
+        user_id=str(user.id),
+        credentials_version=user.credentials_version,
+        now=utc_now(),
+        minutes=15,
+    )
     return Actor(user=user, headers={"Authorization": f"Bearer {token}"})
 
 

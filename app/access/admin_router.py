@@ -130,6 +130,7 @@ async def update_user(
     response_model=PasswordResetOut,
     operation_id="resetUserPassword",
     summary="Set or generate a new password",
+    description="Tokens the user signed in with before the reset stop working.",
     responses={**AUTH_PROBLEMS, **problem_responses(404)},
 )
 async def reset_password(

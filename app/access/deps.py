@@ -143,6 +143,11 @@ async def _principal_from_token(
         user = await session.scalar(select(User).where(User.external_subject == claims.subject))
     if user is None or not user.active:
         raise Unauthenticated("The account is unknown or disabled.", error="invalid_token")
+    if claims.source == "local" and claims.credentials_version != user.credentials_version:
+        raise Unauthenticated(
+            "The password was reset after this token was issued; sign in again.",
+            error="invalid_token",
+        )
     principal = Principal(
         kind="user",
         id=user.id,

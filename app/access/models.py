@@ -62,6 +62,9 @@ class User(TimestampsMixin, Base):
     """The ``sub`` of the company identity provider, for users who sign in there."""
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    credentials_version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    """Raised by a password reset; a local token issued for another version is refused, so a
+    reset ends every session signed in with the old password."""
 
 
 class ApiKey(CreatedAtMixin, Base):

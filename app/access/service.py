@@ -81,7 +81,11 @@ async def sign_in(
     assert user is not None
     await repository.clear_login_failures(session, key)
     token = tokens.issue_local(
-        keys.jwt_secret, user_id=str(user.id), now=now, minutes=settings.access_token_minutes
+        keys.jwt_secret,
+        user_id=str(user.id),
+        credentials_version=user.credentials_version,
+        now=now,
+        minutes=settings.access_token_minutes,
     )
     return TokenOut(access_token=token, expires_in=settings.access_token_minutes * 60)
 
@@ -241,8 +245,15 @@ async def reset_password(
         User,
         user.id,
         expected_version=None,
-        changes={"password_hash": hash_password(password)},
+        changes={
+            "password_hash": hash_password(password),
+            # A reset is what an administrator does when a password may be known to someone
+            # else: tokens signed in with the old one must stop working, not live out their
+            # minutes.
+            "credentials_version": User.credentials_version + 1,
+        },
     )
+    principal_cache.forget_everyone()
     await audit.record(session, actor, "user.password_reset", target_kind="user", target_id=user_id)
     return generated
 

@@ -13,6 +13,7 @@ from app.core.config import Settings
 
 LOCAL_ISSUER = "contact-desk"
 LOCAL_AUDIENCE = "contact-desk"
+CREDENTIALS_VERSION_CLAIM = "credentials_version"
 
 
 class TokenRejected(Exception):
@@ -33,12 +34,21 @@ class TokenClaims:
     def expires_at(self) -> datetime:
         return datetime.fromtimestamp(int(self.claims["exp"]), tz=UTC)
 
+    @property
+    def credentials_version(self) -> int:
+        """The user's credentials version when a local token was issued (tokens from before
+        versions existed count as the first)."""
+        return int(self.claims.get(CREDENTIALS_VERSION_CLAIM, 1))
 
-def issue_local(secret: bytes, *, user_id: str, now: datetime, minutes: int) -> str:
+
+def issue_local(
+    secret: bytes, *, user_id: str, credentials_version: int, now: datetime, minutes: int
+) -> str:
     payload = {
         "iss": LOCAL_ISSUER,
         "aud": LOCAL_AUDIENCE,
         "sub": user_id,
+        CREDENTIALS_VERSION_CLAIM: credentials_version,
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=minutes)).timestamp()),

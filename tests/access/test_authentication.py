@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.access.secrets import KeyMaterial
 from app.access.tokens import LOCAL_AUDIENCE, LOCAL_ISSUER, issue_local
 from app.core.clock import utc_now
-from tests.access.helpers import assert_unauthenticated
+from tests.access.helpers import assert_unauthenticated, sign_in
 from tests.conftest import Actor, add_actor
 
 
@@ -60,7 +60,13 @@ async def test_a_non_bearer_authorization_header_is_401(client: AsyncClient) -> 
 
 async def test_expired_token_is_401(client: AsyncClient, app: FastAPI, admin: Actor) -> None:
     long_ago = utc_now() - timedelta(hours=1)
-    token = issue_local(_keys(app).jwt_secret, user_id=str(admin.id), now=long_ago, minutes=15)
+    token = issue_local(
+        _keys(app).jwt_secret,
+        user_id=str(admin.id),
+        credentials_version=1,
+        now=long_ago,
+        minutes=15,
+    )
     body = assert_unauthenticated(await client.get("/v1/me", headers=_bearer(token)))
     assert "expired" in body["detail"]
 
@@ -69,7 +75,9 @@ async def test_token_signed_with_another_secret_is_401(
     client: AsyncClient, app: FastAPI, admin: Actor
 ) -> None:
     forged = b"a different secret of at least thirty-two bytes"
-    token = issue_local(forged, user_id=str(admin.id), now=utc_now(), minutes=5)
+    token = issue_local(
+        forged, user_id=str(admin.id), credentials_version=1, now=utc_now(), minutes=5
+    )
     body = assert_unauthenticated(await client.get("/v1/me", headers=_bearer(token)))
     assert "signature" in body["detail"]
 
@@ -129,3 +137,38 @@ async def test_disabling_a_user_refuses_its_token_at_once(
 
     body = assert_unauthenticated(await client.get("/v1/me", headers=agent.headers))
     assert "disabled" in body["detail"]
+
+
+async def test_a_password_reset_ends_the_sessions_signed_in_before_it(
+    client: AsyncClient,
+    app: FastAPI,
+    session_factory: async_sessionmaker[AsyncSession],
+    admin: Actor,
+) -> None:
+    agent = await add_actor(app, session_factory, role="agent", username="reset.target")
+    colleague = await add_actor(app, session_factory, role="agent")
+    # A token from before tokens carried a credentials version: valid until the first reset.
+    unversioned = _bearer(_local_token(_keys(app).jwt_secret, str(agent.id)))
+    for headers in (agent.headers, unversioned):
+        assert (await client.get("/v1/me", headers=headers)).status_code == 200
+
+    async def reset(password: str) -> None:
+        response = await client.post(
+            f"/v1/users/{agent.id}/reset-password",
+            json={"password": password},
+            headers=admin.headers,
+        )
+        assert response.status_code == 200, response.text
+
+    await reset("first new password for reset.target")
+    for headers in (agent.headers, unversioned):
+        body = assert_unauthenticated(await client.get("/v1/me", headers=headers))
+        assert "reset" in body["detail"]
+    signed_in = await sign_in(client, "reset.target", "first new password for reset.target")
+    fresh = _bearer(signed_in.json()["access_token"])
+    assert (await client.get("/v1/me", headers=fresh)).status_code == 200
+    assert (await client.get("/v1/me", headers=colleague.headers)).status_code == 200
+
+    await reset("second new password for reset.target")
+    assert_unauthenticated(await client.get("/v1/me", headers=fresh))
+    assert (await client.get("/v1/me", headers=colleague.headers)).status_code == 200
