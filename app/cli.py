@@ -11,9 +11,12 @@ import signal
 import sys
 from pathlib import Path
 
-from app.core.config import get_settings
+from pydantic import ValidationError
+
+from app.core.config import Settings, get_settings
 
 DEFAULT_OPENAPI_PATH = Path("openapi/openapi.json")
+INVALID_SETTINGS = 2
 STARTUP_FAILURE = 3  # as uvicorn exits when the application fails to start
 
 
@@ -323,7 +326,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        # An operator's mistake in the environment: say what is wrong, not a traceback.
+        print("contact-desk: the settings are not valid:", file=sys.stderr)
+        for error in exc.errors():
+            setting = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            print(f"  {setting}: {message}" if setting else f"  {message}", file=sys.stderr)
+        return INVALID_SETTINGS
     return result
 
 

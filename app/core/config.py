@@ -211,6 +211,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name} must be a real secret of at least 32 characters")
         return self
 
+    @model_validator(mode="after")
+    def _oidc_all_or_nothing(self) -> Settings:
+        # With one of the three missing, the identity provider's tokens would be refused as
+        # "unsupported" on every request; better to say so at start-up.
+        oidc = {"oidc_issuer": self.oidc_issuer, "oidc_audience": self.oidc_audience,
+                "oidc_jwks_url": self.oidc_jwks_url}  # fmt: skip
+        missing = [name for name, value in oidc.items() if not value]
+        if missing and len(missing) < len(oidc):
+            raise ValueError(
+                "OIDC needs all three of oidc_issuer, oidc_audience and oidc_jwks_url;"
+                f" missing: {', '.join(missing)}"
+            )
+        return self
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:

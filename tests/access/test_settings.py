@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Environment, Settings
+from app.cli import main
+from app.core.config import Environment, Settings, get_settings
 
 REAL = {
     "jwt_secret": "j" * 48,
@@ -97,3 +98,46 @@ def test_a_refused_configuration_does_not_print_the_secrets() -> None:
     for value in given.values():
         assert value[:8] not in message
         assert value[-8:] not in message
+
+
+OIDC = {
+    "oidc_issuer": "https://idp.example.com",
+    "oidc_audience": "contact-desk",
+    "oidc_jwks_url": "https://idp.example.com/jwks",
+}
+
+
+@pytest.mark.parametrize("missing", sorted(OIDC))
+def test_oidc_with_one_setting_missing_is_refused_naming_it(missing: str) -> None:
+    with pytest.raises(ValidationError, match=f"missing: {missing}"):
+        Settings(**{k: v for k, v in OIDC.items() if k != missing})
+
+
+def test_oidc_is_all_three_settings_or_none() -> None:
+    assert Settings(**OIDC).oidc_jwks_url == OIDC["oidc_jwks_url"]
+    assert Settings().oidc_issuer is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("CONTACT_DESK_OIDC_ISSUER", OIDC["oidc_issuer"], "missing: oidc_audience, oidc_jwks_url"),
+        ("CONTACT_DESK_PORT", "0", "port: Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_command_with_invalid_settings_says_which_and_exits_2(
+    variable: str,
+    value: str,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        assert main(["migrate"]) == 2
+    finally:
+        get_settings.cache_clear()
+    printed = capsys.readouterr().err
+    assert printed.startswith("contact-desk: the settings are not valid:")
+    assert said in printed
