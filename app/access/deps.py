@@ -35,7 +35,7 @@ from app.api.deps import session_of
 from app.api.routing import leaf_routes
 from app.core.clock import utc_now
 from app.core.config import Settings
-from app.core.errors import Forbidden, RateLimited, Unauthenticated
+from app.core.errors import Forbidden, RateLimited, TemporarilyUnavailable, Unauthenticated
 
 API_KEY_HEADER = "X-API-Key"
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
@@ -129,10 +129,19 @@ async def _principal_from_token(
 ) -> tuple[Principal, datetime]:
     settings: Settings = request.app.state.settings
     try:
-        claims = tokens.verify(token, local_secret=keys.jwt_secret, settings=settings)
+        claims = await tokens.verify_without_blocking(
+            token, local_secret=keys.jwt_secret, settings=settings
+        )
     except tokens.TokenRejected as exc:
         raise Unauthenticated(
             f"The token was refused: {exc.reason}.", error="invalid_token"
+        ) from exc
+    except tokens.SigningKeysUnavailable as exc:
+        raise TemporarilyUnavailable(
+            "The identity provider's signing keys cannot be fetched right now, so the token"
+            " cannot be checked. Retry the same request later.",
+            retry_after=settings.retry_after_seconds,
+            code="identity_provider_unavailable",
         ) from exc
     if claims.source == "local":
         try:

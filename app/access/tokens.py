@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -14,6 +15,13 @@ from app.core.config import Settings
 LOCAL_ISSUER = "contact-desk"
 LOCAL_AUDIENCE = "contact-desk"
 CREDENTIALS_VERSION_CLAIM = "credentials_version"
+
+
+JWKS_TIMEOUT_SECONDS = 5
+
+
+class SigningKeysUnavailable(Exception):
+    """The identity provider's published keys could not be fetched: the token may be good."""
 
 
 class TokenRejected(Exception):
@@ -71,7 +79,7 @@ def _verify_local(token: str, secret: bytes) -> TokenClaims:
 @lru_cache(maxsize=4)
 def _jwks_client(url: str) -> jwt.PyJWKClient:
     # Keys are cached and refetched when a token names an unknown key id (rotation at the IdP).
-    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=JWKS_TIMEOUT_SECONDS)
 
 
 def _verify_oidc(token: str, settings: Settings) -> TokenClaims:
@@ -92,6 +100,24 @@ def oidc_enabled(settings: Settings) -> bool:
     return bool(settings.oidc_issuer and settings.oidc_audience and settings.oidc_jwks_url)
 
 
+def _signed_locally(token: str) -> bool:
+    try:
+        return jwt.get_unverified_header(token).get("alg") == "HS256"
+    except jwt.PyJWTError:
+        return True  # malformed: refused by ``verify`` without fetching anything
+
+
+async def verify_without_blocking(
+    token: str, *, local_secret: bytes, settings: Settings
+) -> TokenClaims:
+    """:func:`verify`, with an identity provider's token checked in a thread: checking it may
+    fetch the provider's keys over HTTP (up to ``JWKS_TIMEOUT_SECONDS``), and the event loop
+    serves every other request of the process meanwhile."""
+    if _signed_locally(token) or not oidc_enabled(settings):
+        return verify(token, local_secret=local_secret, settings=settings)
+    return await asyncio.to_thread(verify, token, local_secret=local_secret, settings=settings)
+
+
 def verify(token: str, *, local_secret: bytes, settings: Settings) -> TokenClaims:
     """Check signature, expiry, audience and issuer, choosing the source by the header."""
     try:
@@ -101,6 +127,8 @@ def verify(token: str, *, local_secret: bytes, settings: Settings) -> TokenClaim
         if oidc_enabled(settings):
             return _verify_oidc(token, settings)
         raise TokenRejected("unsupported token")
+    except jwt.PyJWKClientConnectionError as exc:
+        raise SigningKeysUnavailable(str(exc)) from exc
     except jwt.ExpiredSignatureError as exc:
         raise TokenRejected("token expired") from exc
     except jwt.InvalidAudienceError as exc:

@@ -59,6 +59,7 @@ _STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.StaleVersion: 412,
     errors.PreconditionRequired: 428,
     errors.InvalidInput: 422,
+    errors.TemporarilyUnavailable: 503,
 }
 
 _HTTP_CODES = {
@@ -269,7 +270,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         428: "If-Match required",
         429: "Too many requests",
         500: "Unexpected error (with a request id)",
-        503: "Database unavailable; retry after Retry-After seconds",
+        503: "Database or identity provider unavailable; retry after Retry-After seconds",
     }
     return {
         status: {

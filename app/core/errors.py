@@ -124,3 +124,16 @@ class RateLimited(DomainError):
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class TemporarilyUnavailable(DomainError):
+    """Something the request needs, outside this service, cannot be reached; retrying later may
+    succeed (503 with ``Retry-After``)."""
+
+    code = "temporarily_unavailable"
+    title = "The service is temporarily unavailable."
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        if code is not None:
+            self.code = code

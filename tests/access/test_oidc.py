@@ -6,7 +6,9 @@ http and https, so a URL taken from a token cannot make it read local files).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +27,7 @@ from app.access.models import User
 from app.core.clock import utc_now
 from app.core.config import Settings
 from tests.access.helpers import assert_unauthenticated
-from tests.conftest import add_branch, build_app
+from tests.conftest import add_actor, add_branch, build_app
 
 ISSUER = "https://idp.example.test/realms/staff"
 AUDIENCE = "contact-desk-api"
@@ -44,12 +46,18 @@ def stranger_key() -> rsa.RSAPrivateKey:
 
 class _JwksServer(ThreadingHTTPServer):
     jwks = b"{}"
+    # Set by a test that holds the answer back: the handler signals ``asked`` and then waits.
+    asked: threading.Event | None = None
+    release: threading.Event | None = None
 
 
 class _JwksHandler(BaseHTTPRequestHandler):
     server: _JwksServer
 
     def do_GET(self) -> None:
+        if self.server.asked is not None and self.server.release is not None:
+            self.server.asked.set()
+            self.server.release.wait(timeout=30)
         body = self.server.jwks
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -61,21 +69,28 @@ class _JwksHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def jwks_url(idp_key: rsa.RSAPrivateKey) -> Iterator[str]:
-    jwk: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(idp_key.public_key()))
+def _serve_jwks(key: rsa.RSAPrivateKey) -> _JwksServer:
+    jwk: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     jwk.update(kid="idp-key-1", use="sig", alg="RS256")
     server = _JwksServer(("127.0.0.1", 0), _JwksHandler)
     server.jwks = json.dumps({"keys": [jwk]}).encode()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/realms/staff/certs"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _url_of(server: _JwksServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/realms/staff/certs"
+
+
+@pytest.fixture(scope="module")
+def jwks_url(idp_key: rsa.RSAPrivateKey) -> Iterator[str]:
+    server = _serve_jwks(idp_key)
+    yield _url_of(server)
     server.shutdown()
     server.server_close()
 
 
-@pytest.fixture
-def oidc_app(
+def _oidc_app(
     settings: Settings,
     engine: AsyncEngine,
     session_factory: async_sessionmaker[AsyncSession],
@@ -85,6 +100,16 @@ def oidc_app(
         update={"oidc_issuer": ISSUER, "oidc_audience": AUDIENCE, "oidc_jwks_url": jwks_url}
     )
     return build_app(configured, engine, session_factory)
+
+
+@pytest.fixture
+def oidc_app(
+    settings: Settings,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    jwks_url: str,
+) -> FastAPI:
+    return _oidc_app(settings, engine, session_factory, jwks_url)
 
 
 @pytest.fixture
@@ -184,3 +209,55 @@ async def test_idp_user_who_is_disabled_is_401(
         user.active = False
         await session.commit()
     assert_unauthenticated(await oidc_client.get("/v1/me", headers=bearer(idp_token(idp_key))))
+
+
+async def test_unreachable_signing_keys_are_a_503_to_retry_not_a_401(
+    settings: Settings,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    staff_user: User,
+    idp_key: rsa.RSAPrivateKey,
+) -> None:
+    # A port nobody listens on: the identity provider is down, the token itself may be fine,
+    # so the front end should retry rather than send the user to sign in again.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/realms/staff/certs"
+    app = _oidc_app(settings, engine, session_factory, closed)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://oidc") as client:
+        response = await client.get("/v1/me", headers=bearer(idp_token(idp_key)))
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == str(settings.retry_after_seconds)
+    assert response.json()["code"] == "identity_provider_unavailable"
+
+
+async def test_a_slow_key_fetch_does_not_hold_up_other_requests(
+    settings: Settings,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    staff_user: User,
+    idp_key: rsa.RSAPrivateKey,
+) -> None:
+    server = _serve_jwks(idp_key)  # a new URL, so no keys are cached for it yet
+    server.asked, server.release = threading.Event(), threading.Event()
+    try:
+        app = _oidc_app(settings, engine, session_factory, _url_of(server))
+        agent = await add_actor(app, session_factory, role="agent")
+        transport = ASGITransport(app=app)
+        async with AsyncClient(transport=transport, base_url="http://oidc") as client:
+            waiting = asyncio.create_task(client.get("/v1/me", headers=bearer(idp_token(idp_key))))
+            # Had the fetch blocked the event loop, this test could not run again until the
+            # identity provider answered (its handler gives up holding back after 30 s).
+            assert await asyncio.to_thread(server.asked.wait, 30)
+            meanwhile = await client.get("/v1/me", headers=agent.headers)
+            assert meanwhile.status_code == 200
+            assert not waiting.done()
+            server.release.set()
+            answered = await waiting
+        assert answered.status_code == 200, answered.text
+        assert answered.json()["id"] == str(staff_user.id)
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
