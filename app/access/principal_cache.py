@@ -15,6 +15,10 @@ import hashlib
 import time
 import weakref
 
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
 from app.access.principal import Principal
 
 _MAX_ENTRIES = 10_000
@@ -61,3 +65,17 @@ def forget_everyone() -> None:
     """Forget every principal in this process: a user, role or key changed."""
     for cache in list(_caches):
         cache.clear()
+
+
+def forget_everyone_when_committed(session: AsyncSession) -> None:
+    """Forget every principal now and again once ``session`` commits its change.
+
+    Forgetting only before the commit leaves a gap: a request arriving meanwhile reads the row
+    as last committed, the old user or key, and would remember it for ``seconds`` more after
+    the change is in. Forgetting again after the commit closes that gap in this process."""
+    forget_everyone()
+    event.listen(session.sync_session, "after_commit", _forget_after_commit, once=True)
+
+
+def _forget_after_commit(_session: Session) -> None:
+    forget_everyone()

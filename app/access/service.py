@@ -198,7 +198,7 @@ async def update_user(
         raise await _stale_or_missing(session, User, user_id)
     # A disabled user, new role or new branch counts from the next request (other instances:
     # within auth_cache_seconds).
-    principal_cache.forget_everyone()
+    principal_cache.forget_everyone_when_committed(session)
     await audit.record(
         session,
         actor,
@@ -253,7 +253,7 @@ async def reset_password(
             "credentials_version": User.credentials_version + 1,
         },
     )
-    principal_cache.forget_everyone()
+    principal_cache.forget_everyone_when_committed(session)
     await audit.record(session, actor, "user.password_reset", target_kind="user", target_id=user_id)
     return generated
 
@@ -329,7 +329,7 @@ async def revoke_api_key(
     if key.revoked_at is None:
         key.revoked_at = now
         await session.flush()
-        principal_cache.forget_everyone()
+        principal_cache.forget_everyone_when_committed(session)
         await audit.record(
             session, actor, "api_key.revoked", target_kind="api_key", target_id=key_id
         )
