@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.access.models import User
 from app.access.passwords import hash_password
+from app.access.principal import Principal
 from app.access.secrets import load_key_material
 from app.access.tokens import issue_local
 from app.core.clock import utc_now
@@ -227,6 +228,18 @@ class Actor:
     @property
     def id(self) -> uuid.UUID:
         return self.user.id
+
+    def principal(self, *permissions: str) -> Principal:
+        """This user as a service function's acting principal, with just ``permissions``."""
+        return Principal(
+            kind="user",
+            id=self.user.id,
+            name=self.user.username,
+            role=self.user.role,
+            branch_id=self.user.branch_id,
+            team_id=self.user.team_id,
+            permissions=frozenset(permissions),
+        )
 
 
 async def add_branch(factory: async_sessionmaker[AsyncSession], code: str | None = None) -> Branch:

@@ -11,7 +11,7 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -103,13 +103,16 @@ def _oidc_app(
 
 
 @pytest.fixture
-def oidc_app(
-    settings: Settings,
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    jwks_url: str,
-) -> FastAPI:
-    return _oidc_app(settings, engine, session_factory, jwks_url)
+def oidc_app_for(
+    settings: Settings, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> Callable[[str], FastAPI]:
+    """An app that trusts the identity provider publishing its keys at the given URL."""
+    return lambda jwks_url: _oidc_app(settings, engine, session_factory, jwks_url)
+
+
+@pytest.fixture
+def oidc_app(oidc_app_for: Callable[[str], FastAPI], jwks_url: str) -> FastAPI:
+    return oidc_app_for(jwks_url)
 
 
 @pytest.fixture
@@ -212,9 +215,8 @@ async def test_idp_user_who_is_disabled_is_401(
 
 
 async def test_unreachable_signing_keys_are_a_503_to_retry_not_a_401(
+    oidc_app_for: Callable[[str], FastAPI],
     settings: Settings,
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
     staff_user: User,
     idp_key: rsa.RSAPrivateKey,
 ) -> None:
@@ -223,7 +225,7 @@ async def test_unreachable_signing_keys_are_a_503_to_retry_not_a_401(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/realms/staff/certs"
-    app = _oidc_app(settings, engine, session_factory, closed)
+    app = oidc_app_for(closed)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://oidc") as client:
         response = await client.get("/v1/me", headers=bearer(idp_token(idp_key)))
     assert response.status_code == 503, response.text
@@ -233,8 +235,7 @@ async def test_unreachable_signing_keys_are_a_503_to_retry_not_a_401(
 
 
 async def test_a_slow_key_fetch_does_not_hold_up_other_requests(
-    settings: Settings,
-    engine: AsyncEngine,
+    oidc_app_for: Callable[[str], FastAPI],
     session_factory: async_sessionmaker[AsyncSession],
     staff_user: User,
     idp_key: rsa.RSAPrivateKey,
@@ -242,7 +243,7 @@ async def test_a_slow_key_fetch_does_not_hold_up_other_requests(
     server = _serve_jwks(idp_key)  # a new URL, so no keys are cached for it yet
     server.asked, server.release = threading.Event(), threading.Event()
     try:
-        app = _oidc_app(settings, engine, session_factory, _url_of(server))
+        app = oidc_app_for(_url_of(server))
         agent = await add_actor(app, session_factory, role="agent")
         transport = ASGITransport(app=app)
         async with AsyncClient(transport=transport, base_url="http://oidc") as client:

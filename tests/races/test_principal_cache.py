@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.access import service
-from app.access.principal import Principal
 from app.access.schemas import UserUpdate
 from app.api.etag import ANY_VERSION
 from tests.access.helpers import assert_unauthenticated
@@ -23,15 +22,7 @@ async def test_a_principal_remembered_before_the_change_committed_is_forgotten_a
     factory = committed_db.state.db.session_factory
     admin = await add_actor(committed_db, factory, role="admin")
     agent = await add_actor(committed_db, factory, role="agent")
-    acting = Principal(
-        kind="user",
-        id=admin.id,
-        name="admin",
-        role="admin",
-        branch_id=admin.user.branch_id,
-        team_id=None,
-        permissions=frozenset(),
-    )
+    acting = admin.principal()
     transport = ASGITransport(app=committed_db)
     async with AsyncClient(transport=transport, base_url="http://cache") as client:
         async with factory() as session:

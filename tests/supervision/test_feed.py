@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import select, text
 
-from app.access.principal import Principal
 from app.api.etag import ANY_VERSION
 from app.complaints import acceptance, transitions
 from app.complaints.schemas import Accept, NoticeIn
@@ -91,15 +90,7 @@ async def test_a_rolled_back_transition_publishes_nothing(committed_db: FastAPI)
         hook = {"name": "claims", "url": "https://claims.example/hook", "event_types": ["*"]}
         assert (await client.post("/v1/webhooks", json=hook, headers=admin.headers)).is_success
         _, start = await read_feed(client, admin.headers)
-        principal = Principal(
-            kind="user",
-            id=admin.id,
-            name="admin",
-            role="admin",
-            branch_id=admin.user.branch_id,
-            team_id=None,
-            permissions=frozenset({"scope:all_branches", "tickets:write"}),
-        )
+        principal = admin.principal("scope:all_branches", "tickets:write")
         async with factory() as session:
             context = transitions.Context(session=session, principal=principal, now=utc_now())
             body = Accept(notice=NoticeIn(mode="sms", delivery="sent"))
