@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -52,9 +53,23 @@ def run(args: list[str]) -> int:
     ensure_environment()
     _say("starting the service; the API docs are at http://127.0.0.1:8000/docs")
     command = [str(BIN / "contact-desk"), "serve", *args]
+    service = subprocess.Popen(command, cwd=ROOT)
     try:
-        return subprocess.call(command, cwd=ROOT)
+        return service.wait()
     except KeyboardInterrupt:
+        # Ctrl-C in a terminal reaches the service too, and it shuts down by itself, stopping
+        # the embedded PostgreSQL last. Killing it here (as subprocess.call does) cut that
+        # short and left the database running. Wait for it; pass the signal on only if it is
+        # still serving, i.e. when the signal was sent to this process alone.
+        try:
+            service.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            service.send_signal(signal.SIGINT)
+        try:
+            service.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            service.terminate()
+            service.wait()
         return 0
 
 

@@ -77,6 +77,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         pass
     finally:
         if embedded is not None:
+            # A second Ctrl-C must not cut the database's own shutdown short.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             embedded.stop()  # type: ignore[attr-defined]
     return 0
 

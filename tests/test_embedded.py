@@ -173,3 +173,38 @@ def test_serve_starts_on_embedded_database_and_keeps_data(
     ]
     assert sorted(codes) == ["HQ", "KEEP01"]  # the head office comes from the first start
     _stop(second, pgdata)
+
+
+def test_a_killed_serve_does_not_keep_the_next_one_from_stopping_its_database(
+    serve: tuple[str, object], serve_env: dict[str, str]
+) -> None:
+    _, start = serve
+    pgdata = Path(serve_env["CONTACT_DESK_EMBEDDED_PG_DATA"])
+    killed = start()  # type: ignore[operator]
+    killed.kill()  # no chance to let go of the database: it stays up, with a stale user
+    killed.wait()
+    assert (pgdata / "postmaster.pid").exists()
+    _stop(start(), pgdata)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("whole_group", [True, False], ids=["ctrl-c", "signal-to-tasks-only"])
+def test_ctrl_c_on_the_readme_run_command_stops_the_service_and_its_database(
+    serve_env: dict[str, str], whole_group: bool
+) -> None:
+    port = free_port()
+    pgdata = Path(serve_env["CONTACT_DESK_EMBEDDED_PG_DATA"])
+    command = [sys.executable, "tasks.py", "run", "--port", str(port)]
+    # A session of its own, as a terminal gives the command a process group of its own.
+    tasks = subprocess.Popen(command, cwd=ROOT, env=serve_env, start_new_session=True)  # noqa: S603
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}", tasks)
+        if whole_group:
+            os.killpg(tasks.pid, signal.SIGINT)  # what Ctrl-C does
+        else:
+            tasks.send_signal(signal.SIGINT)
+        assert tasks.wait(timeout=90) == 0
+        assert not (pgdata / "postmaster.pid").exists()
+    finally:
+        if tasks.poll() is None:
+            os.killpg(tasks.pid, signal.SIGKILL)
+            tasks.wait()

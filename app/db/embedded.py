@@ -8,7 +8,9 @@ because PostgreSQL refuses to run as root.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -61,11 +63,42 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> EmbeddedPos
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     logger.info("starting embedded PostgreSQL", extra={"data_dir": str(data_dir)})
+    _forget_exited_users(data_dir)
     server = get_server(data_dir, cleanup_mode="stop")
     socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
     handle = EmbeddedPostgres(data_dir=data_dir, socket_dir=socket_dir, _server=server)
     _create_database_if_missing(server, database)
     return handle
+
+
+def _forget_exited_users(data_dir: Path) -> None:
+    """pgserver stops the server when the last process using it exits, counting those processes
+    by pid in ``.handle_pids.json``. A process that was killed (SIGKILL, out of memory) never
+    takes its pid out, and then no later exit stops the server: it ran on after every Ctrl-C.
+    Before attaching, forget the pids of processes that no longer exist (under pgserver's own
+    inter-process lock, which guards that file)."""
+    from pgserver.postgres_server import PostgresServer
+
+    users = data_dir / ".handle_pids.json"
+    with PostgresServer._lock:
+        try:
+            pids = [int(pid) for pid in json.loads(users.read_text())]
+        except (FileNotFoundError, ValueError, TypeError):
+            return
+        running = [pid for pid in pids if _exists(pid)]
+        if running != pids:
+            logger.info("forgot exited users of the embedded server", extra={"pids": pids})
+            users.write_text(json.dumps(running))
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _create_database_if_missing(server: Any, database: str) -> None:
