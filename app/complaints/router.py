@@ -274,7 +274,9 @@ def _transition_endpoint(action: Action) -> Callable[..., Awaitable[Response]]:
         body = kwargs["body"]
 
         async def perform() -> StoredResponse:
-            context = transitions.Context(session=session, principal=principal, now=utc_now())
+            context = transitions.Context(
+                session=session, principal=principal, now=utc_now(), codec=kwargs["codec"]
+            )
             complaint = await handler(context, kwargs["complaint_id"], body, kwargs["expected"])
             out = await service.view(session, principal, kwargs["codec"], complaint)
             return StoredResponse(200, out, {"ETag": etag_for(complaint.version)})

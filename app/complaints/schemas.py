@@ -196,6 +196,38 @@ class Assign(RequestModel):
     assignee_id: uuid.UUID
 
 
+_NOT_NULL = ("complainant_name", "phones", "relation")
+
+
+class CorrectDetails(RequestModel):
+    """Only the fields given are changed; ``null`` clears an optional one. The dimensions the
+    statistics count by (channel, cause, product line, branch) and the receipt time the clocks
+    count from are not corrected here."""
+
+    reason: ShortText
+    complainant_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    phones: list[Phone] | None = Field(
+        default=None, min_length=1, max_length=5, description="Replaces every phone."
+    )
+    id_number: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{6,30}$")] | None = None
+    relation: Relation | None = None
+    authorisation_ref: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = (
+        Field(default=None, description="Required while the relation is authorised_agent.")
+    )
+    policy_number: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{4,64}$")] | None = None
+    remedy_requested: LongText | None = None
+
+    @model_validator(mode="after")
+    def _something_to_correct(self) -> CorrectDetails:
+        given = self.model_fields_set - {"reason"}
+        if not given:
+            raise ValueError("give at least one detail to correct besides the reason")
+        cleared = [name for name in _NOT_NULL if name in given and getattr(self, name) is None]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be cleared, only replaced")
+        return self
+
+
 class ClockOut(ResponseModel):
     name: str
     state: Literal["running", "paused", "stopped"]

@@ -52,6 +52,7 @@ class Action(StrEnum):
     DECIDE_REVIEW = "decide-review"
     CLOSE = "close"
     ASSIGN = "assign"
+    CORRECT_DETAILS = "correct-details"
 
 
 TERMINAL = frozenset(
@@ -89,6 +90,9 @@ TRANSITIONS: dict[tuple[Action, Status], Status] = {
     (Action.DECIDE_REVIEW, Status.REVIEW_REQUESTED): Status.REVIEWED,
     **{(Action.WITHDRAW, s): Status.WITHDRAWN for s in OPEN},
     **{(Action.ASSIGN, s): s for s in OPEN},
+    # The complainant's contact details, policy number and remedy: wrong or missing at
+    # registration (a mistyped phone, an IVR caller's unknown name). Never the state.
+    **{(Action.CORRECT_DETAILS, s): s for s in OPEN},
 }
 
 _STATE_NOTICES: dict[Status, frozenset[str]] = {

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.pii import PiiCodec
 from app.access.principal import Principal
 from app.api.etag import ANY_VERSION, ExpectedVersion
 from app.complaints import deadlines, notices, repository
@@ -31,6 +32,8 @@ class Context:
     session: AsyncSession
     principal: Principal
     now: datetime
+    codec: PiiCodec | None = None
+    """For the transitions that write personal numbers (sealed) or show them (masked)."""
 
     @property
     def actor(self) -> str:

@@ -120,6 +120,7 @@ ROUTES: dict[tuple[str, str], str] = {
             "decide-review",
             "close",
             "assign",
+            "correct-details",
         )
     },
     ("GET", "/v1/sla/breaches"): "reports:read",
