@@ -31,6 +31,8 @@ from pathlib import Path
 import uvicorn
 from uvicorn.supervisors import multiprocess
 
+from app.core.processes import process_exists
+
 logger = logging.getLogger(__name__)
 
 TABLE_ENV = "CONTACT_DESK_ACCEPT_TABLE"
@@ -70,7 +72,7 @@ class ConnectionTable:
         try:
             for slot in range(_SLOTS):
                 pid, _ = _SLOT.unpack_from(self._map, slot * _SLOT.size)
-                if pid == 0 or not _alive(pid):
+                if pid == 0 or not process_exists(pid):
                     _SLOT.pack_into(self._map, slot * _SLOT.size, self._pid, 0)
                     return slot
         finally:
@@ -95,16 +97,6 @@ class ConnectionTable:
         _SLOT.pack_into(self._map, self._slot * _SLOT.size, 0, 0)
         self._map.close()
         os.close(self._file)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Acceptor:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from app.core.processes import process_exists
 
 logger = logging.getLogger(__name__)
 
@@ -85,20 +86,10 @@ def _forget_exited_users(data_dir: Path) -> None:
             pids = [int(pid) for pid in json.loads(users.read_text())]
         except (FileNotFoundError, ValueError, TypeError):
             return
-        running = [pid for pid in pids if _exists(pid)]
+        running = [pid for pid in pids if process_exists(pid)]
         if running != pids:
             logger.info("forgot exited users of the embedded server", extra={"pids": pids})
             users.write_text(json.dumps(running))
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
 
 
 def _create_database_if_missing(server: Any, database: str) -> None:
