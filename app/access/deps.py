@@ -52,6 +52,11 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     },
 }
 
+
+class IdentityProviderUnavailable(TemporarilyUnavailable):
+    code = "identity_provider_unavailable"
+
+
 _PERMISSION_CACHE_SECONDS = 30.0
 _LAST_USED_RESOLUTION_SECONDS = 60
 
@@ -137,11 +142,10 @@ async def _principal_from_token(
             f"The token was refused: {exc.reason}.", error="invalid_token"
         ) from exc
     except tokens.SigningKeysUnavailable as exc:
-        raise TemporarilyUnavailable(
+        raise IdentityProviderUnavailable(
             "The identity provider's signing keys cannot be fetched right now, so the token"
             " cannot be checked. Retry the same request later.",
             retry_after=settings.retry_after_seconds,
-            code="identity_provider_unavailable",
         ) from exc
     if claims.source == "local":
         try:

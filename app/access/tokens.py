@@ -15,8 +15,6 @@ from app.core.config import Settings
 LOCAL_ISSUER = "contact-desk"
 LOCAL_AUDIENCE = "contact-desk"
 CREDENTIALS_VERSION_CLAIM = "credentials_version"
-
-
 JWKS_TIMEOUT_SECONDS = 5
 
 

@@ -55,19 +55,22 @@ async def correct(
         if before != after:
             changed[name] = {"from": shown(before), "to": shown(after)}
 
-    name = body.complainant_name
-    if "complainant_name" in given and name is not None and name != complaint.complainant_name:
-        note("complainant_name", complaint.complainant_name, name, _masked(mask_name))
-        complaint.complainant_name = name
+    if body.complainant_name is not None:  # given: the schema refuses to clear it
+        note(
+            "complainant_name",
+            complaint.complainant_name,
+            body.complainant_name,
+            _masked(mask_name),
+        )
+        complaint.complainant_name = body.complainant_name
     _correct_relation(complaint, body, note)
     if "id_number" in given:
         _correct_id_number(ctx.codec, complaint, body.id_number, note)
-    for name in ("policy_number", "remedy_requested"):
-        if name in given:
-            note(name, getattr(complaint, name), getattr(body, name))
-            setattr(complaint, name, getattr(body, name))
-    if "phones" in given:
-        assert body.phones is not None
+    for field in ("policy_number", "remedy_requested"):
+        if field in given:
+            note(field, getattr(complaint, field), getattr(body, field))
+            setattr(complaint, field, getattr(body, field))
+    if body.phones is not None:  # given: the schema refuses to clear them
         await _replace_phones(ctx, ctx.codec, complaint, body.phones, note)
     if not changed:
         raise InvalidInput("Nothing given differs from the complaint's details.")

@@ -133,7 +133,5 @@ class TemporarilyUnavailable(DomainError):
     code = "temporarily_unavailable"
     title = "The service is temporarily unavailable."
 
-    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+    def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
-        if code is not None:
-            self.code = code
