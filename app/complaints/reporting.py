@@ -13,12 +13,25 @@ from sqlalchemy import Select, select
 
 from app.complaints import deadlines
 from app.complaints.models import Complaint
+from app.complaints.states import Action
 
 KIND = "complaint"
+
+RECLASSIFIED_ACTION = Action.RECLASSIFY.value
+"""The timeline event that moves a complaint to another cause or product line; its data's
+``classification`` holds ``before`` and ``after``, each the :func:`classification`."""
+CLASSIFIED_FIELDS = {"cause": "cause_code", "product_line": "product_line"}
+"""The report dimensions a reclassification may change → the complaint's fields."""
 
 HANDLING_CLOCK = deadlines.C7
 """The clock whose stop ends handling: received → decision notified (C7, 15/30/60 days).
 Its on-time rate is the regulator's 投诉件办理及时率."""
+
+
+def classification(complaint: Complaint) -> dict[str, str]:
+    """The complaint's values of the dimensions a reclassification may change, by report
+    dimension name."""
+    return {dimension: getattr(complaint, field) for dimension, field in CLASSIFIED_FIELDS.items()}
 
 
 def dimensions() -> Select[Any]:

@@ -39,6 +39,7 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 Item = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(min_length=3, max_length=32)]
+CauseCode = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
 class Complainant(RequestModel):
@@ -73,7 +74,7 @@ class ComplaintCreate(RequestModel):
     complainant: Complainant
     policy_number: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{4,64}$")] | None = None
     product_line: ProductLine
-    cause_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    cause_code: CauseCode
     description: LongText
     remedy_requested: LongText | None = None
     materials_received: list[Item] = Field(default_factory=list, max_length=100)
@@ -200,9 +201,9 @@ _NOT_NULL = ("complainant_name", "phones", "relation")
 
 
 class CorrectDetails(RequestModel):
-    """Only the fields given are changed; ``null`` clears an optional one. The dimensions the
-    statistics count by (channel, cause, product line, branch) and the receipt time the clocks
-    count from are not corrected here."""
+    """Only the fields given are changed; ``null`` clears an optional one. The cause and product
+    line are changed by ``reclassify``; the channel, the branch and the receipt time the clocks
+    count from are not corrected."""
 
     reason: ShortText
     complainant_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
@@ -225,6 +226,24 @@ class CorrectDetails(RequestModel):
         cleared = [name for name in _NOT_NULL if name in given and getattr(self, name) is None]
         if cleared:
             raise ValueError(f"{', '.join(cleared)} cannot be cleared, only replaced")
+        return self
+
+
+class Reclassify(RequestModel):
+    """The cause and product line the complaint statistics count it under (rule C12); only the
+    fields given are changed. The statistics of every period move with it: the complaint counts
+    once, under its classification of now."""
+
+    reason: ShortText
+    cause_code: CauseCode | None = Field(
+        default=None, description="An active cause (GET /v1/complaints/causes)."
+    )
+    product_line: ProductLine | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Reclassify:
+        if self.cause_code is None and self.product_line is None:
+            raise ValueError("give cause_code, product_line or both")
         return self
 
 

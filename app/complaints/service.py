@@ -377,6 +377,7 @@ def allowed_actions(principal: Principal, complaint: Complaint) -> list[AllowedA
     if not principal.can(Permission.TICKETS_WRITE):
         return []
     current = states.Status(complaint.status)
+    supervisor = principal.can(Permission.TICKETS_SUPERVISE)
     return [
         AllowedAction(
             action=action.value,
@@ -384,6 +385,7 @@ def allowed_actions(principal: Principal, complaint: Complaint) -> list[AllowedA
             target_status=str(states.target(action, current)),
         )
         for action in states.allowed_actions(current)
+        if supervisor or (action, current) not in states.SUPERVISOR_ONLY
     ]
 
 

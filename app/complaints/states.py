@@ -53,6 +53,7 @@ class Action(StrEnum):
     CLOSE = "close"
     ASSIGN = "assign"
     CORRECT_DETAILS = "correct-details"
+    RECLASSIFY = "reclassify"
 
 
 TERMINAL = frozenset(
@@ -93,7 +94,16 @@ TRANSITIONS: dict[tuple[Action, Status], Status] = {
     # The complainant's contact details, policy number and remedy: wrong or missing at
     # registration (a mistyped phone, an IVR caller's unknown name). Never the state.
     **{(Action.CORRECT_DETAILS, s): s for s in OPEN},
+    # The cause and product line the statistics count by (C12): an IVR complaint is registered
+    # as cause "other", and a wrong one would stay in the regulator's figures. Never the state.
+    # Also after the end, since ended complaints are counted too; there it needs a supervisor.
+    **{(Action.RECLASSIFY, s): s for s in Status},
 }
+
+SUPERVISOR_ONLY: frozenset[tuple[Action, Status]] = frozenset(
+    (Action.RECLASSIFY, s) for s in TERMINAL
+)
+"""Moves the table allows only to a supervisor (``tickets:supervise``)."""
 
 _STATE_NOTICES: dict[Status, frozenset[str]] = {
     Status.AWAITING_MATERIALS: frozenset({"supplement"}),

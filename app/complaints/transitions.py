@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from app.api.schemas import RequestModel
-from app.complaints import acceptance, details, handling
+from app.complaints import acceptance, classification, details, handling
 from app.complaints import schemas as s
 from app.complaints.models import Complaint
 from app.complaints.states import Action
@@ -33,4 +33,5 @@ HANDLERS: dict[Action, tuple[Handler, type[RequestModel]]] = {
     Action.WITHDRAW: (handling.withdraw, s.Withdraw),
     Action.ASSIGN: (handling.assign, s.Assign),
     Action.CORRECT_DETAILS: (details.correct, s.CorrectDetails),
+    Action.RECLASSIFY: (classification.reclassify, s.Reclassify),
 }

@@ -2,7 +2,8 @@
 
 Order of checks: the row is locked (``FOR UPDATE``) first, so concurrent actions queue; then a
 stale ``If-Match`` is 412; then an action the table does not allow from the current state is
-409. Each transition appends exactly one timeline event and moves the clocks as the rules say.
+409, and one it allows there only to a supervisor is 403 for anyone else. Each transition
+appends exactly one timeline event and moves the clocks as the rules say.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import Permission
 from app.access.pii import PiiCodec
 from app.access.principal import Principal
 from app.api.etag import ANY_VERSION, ExpectedVersion
 from app.complaints import deadlines, notices, repository
 from app.complaints import schemas as s
 from app.complaints.models import Complaint, ComplaintNotice
-from app.complaints.states import Action, Status, target
-from app.core.errors import InvalidInput, InvalidTransition, NotFound, StaleVersion
+from app.complaints.states import SUPERVISOR_ONLY, Action, Status, target
+from app.core.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, StaleVersion
 from app.events import service as events
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -51,9 +53,12 @@ async def lock(
             f"Complaint {complaint.number} is at version {complaint.version}; reload it.",
             current_etag=f'"v{complaint.version}"',
         )
-    destination = target(action, Status(complaint.status))
+    current = Status(complaint.status)
+    destination = target(action, current)
     if destination is None:
         raise InvalidTransition(complaint.status, action.value)
+    if (action, current) in SUPERVISOR_ONLY and not ctx.principal.can(Permission.TICKETS_SUPERVISE):
+        raise Forbidden(f"{action.value} on a {current.value} complaint needs a supervisor.")
     return complaint, destination
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.request_context import current_request_id
@@ -62,3 +62,19 @@ async def timeline(
         .limit(limit)
     )
     return list(rows.all())
+
+
+def first_data(ticket_kind: str, ticket_id: Any, action: str) -> ColumnElement[Any]:
+    """The data of a ticket's first event of ``action`` (null if it has none), as a scalar
+    subquery for a statement over many tickets (``ticket_id``: a column of that statement)."""
+    return (
+        select(TicketEvent.data)
+        .where(
+            TicketEvent.ticket_kind == ticket_kind,
+            TicketEvent.ticket_id == ticket_id,
+            TicketEvent.action == action,
+        )
+        .order_by(TicketEvent.id)
+        .limit(1)
+        .scalar_subquery()
+    )

@@ -12,7 +12,8 @@ Cancelled clocks are not settlements. Each settlement belongs to the business da
 of its event. A *case* of a rate source (an inquiry answered, a callback ended) is the feed
 event that decided it; it is a fact like a settlement, under the rate's name instead of a clock's
 (``settled`` = 1, ``met`` = success), on the business date the source gives. A *receipt* is a
-ticket's creation event; it counts in the month the ticket was received. All of it is SQL over
+ticket's creation event; it counts in the month the ticket was received, under its values of
+now (a reclassification moves it: :func:`receipts`). All of it is SQL over
 indexed rows: no ticket is looked at in Python.
 """
 
@@ -42,6 +43,7 @@ from sqlalchemy.dialects.postgresql import UUID
 
 from app.clocks.models import Clock
 from app.core.clock import BUSINESS_TZ
+from app.events import service as ticket_events
 from app.feed import repository as feed
 from app.feed.repository import Position
 from app.reports.models import SUMMARY_CURSOR, ReportCursor
@@ -49,6 +51,8 @@ from app.reports.sources import RATE_SOURCES, RateSource, TicketSource
 
 TZ = BUSINESS_TZ.key
 SETTLEMENT_TYPES = ("clock.breached", "clock.stopped")
+RECEIPT_DIMENSIONS = ("branch_id", "cause", "product_line", "channel")
+"""The columns the monthly counts of tickets received are keyed by, besides the month."""
 
 DIMENSION_COLUMNS: dict[str, str | None] = {
     "total": None,
@@ -194,21 +198,40 @@ def all_facts(window: Window, sources: list[TicketSource]) -> FromClause:
 
 
 def receipts(window: Window, source: TicketSource) -> FromClause:
-    """One row per ticket of ``source`` created in the window, with its dimensions."""
-    types = (f"{source.kind}.{source.created_action}",)
-    events = _events(types, window)
+    """The receipts of ``source`` in the window as signed rows, with the dimensions they count
+    under: +1 for each ticket created, and for each reclassification −1 under the values before
+    and +1 under the values after (see :class:`~app.reports.sources.Reclassification`). Summed,
+    a ticket counts once, under its values of now, however the feed was cut into windows."""
     tickets = source.dimensions().subquery(f"{source.kind}_received")
-    return (
-        select(
-            tickets.c.received_at,
-            tickets.c.branch_id,
-            tickets.c.cause,
-            tickets.c.product_line,
-            tickets.c.channel,
+    created = _events((f"{source.kind}.{source.created_action}",), window)
+    moved = source.reclassification
+    if moved is None:
+        return _signed(created, tickets, {}, 1).subquery("receipts")
+    first = ticket_events.first_data(source.kind, tickets.c.id, moved.action)
+    at_creation = {
+        name: func.coalesce(first["classification"]["before"][name].astext, tickets.c[name])
+        for name in moved.dimensions
+    }
+    parts = [_signed(created, tickets, at_creation, 1)]
+    changes = _events((f"{source.kind}.{moved.action}",), window)
+    for side, sign in (("before", -1), ("after", 1)):
+        shape = changes.c.payload["data"]["classification"][side]
+        parts.append(
+            _signed(changes, tickets, {name: shape[name].astext for name in moved.dimensions}, sign)
         )
-        .select_from(events.join(tickets, tickets.c.id == events.c.ticket_id))
-        .subquery("receipts")
-    )
+    return union_all(*parts).subquery("receipts")
+
+
+def _signed(
+    happened: FromClause, tickets: FromClause, values: dict[str, Any], sign: int
+) -> Select[Any]:
+    """One row per event of ``happened``: its ticket's receipt dimensions (``values`` in place
+    of the ticket's own where given) and ``n`` = ``sign``."""
+    return select(
+        tickets.c.received_at,
+        *(values.get(name, tickets.c[name]).label(name) for name in RECEIPT_DIMENSIONS),
+        literal(sign, Integer).label("n"),
+    ).select_from(happened.join(tickets, tickets.c.id == happened.c.ticket_id))
 
 
 def dimension_value(rows: FromClause, dimension: str) -> Any:

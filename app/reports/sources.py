@@ -44,6 +44,22 @@ class TicketSource:
     created_action: str = "register"
     """The ticket event that creates a ticket (``<kind>.<action>`` in the change feed): what the
     monthly counts of tickets received are folded from."""
+    reclassification: Reclassification | None = None
+    """How the kind's tickets move to other values of counted dimensions, if they can."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reclassification:
+    """A ticket event that changes dimensions the monthly counts are keyed by.
+
+    Its data's ``classification`` holds ``before`` and ``after``: objects of every one of
+    ``dimensions`` (report dimension names, e.g. ``cause``) → the value. The counts fold it as
+    −1 under ``before`` and +1 under ``after``; a ticket's creation counts under the ``before``
+    of its first such event (its values at creation), or its current values if it has none.
+    So a ticket counts once, under its classification of now, whenever the folding runs."""
+
+    action: str
+    dimensions: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +86,10 @@ TICKET_SOURCES: dict[str, TicketSource] = {
         kind=complaint_reporting.KIND,
         dimensions=complaint_reporting.dimensions,
         handling_clock=complaint_reporting.HANDLING_CLOCK,
+        reclassification=Reclassification(
+            action=complaint_reporting.RECLASSIFIED_ACTION,
+            dimensions=tuple(complaint_reporting.CLASSIFIED_FIELDS),
+        ),
     ),
     inquiry_reporting.KIND: TicketSource(
         kind=inquiry_reporting.KIND, dimensions=inquiry_reporting.dimensions

@@ -101,7 +101,13 @@ def _month_fold(window: tuple[Position, Position], source: TicketSource) -> Any:
         rows.c.branch_id,
         *(func.coalesce(rows.c[name], "").label(name) for name in _MONTH_KEYS[3:]),
     ]
-    totals = select(*keys, func.count().label("received")).group_by(*keys).order_by(*keys)
+    received = func.sum(rows.c.n)
+    totals = (
+        select(*keys, received.label("received"))
+        .group_by(*keys)
+        .having(received != 0)  # a reclassification back and forth within the window
+        .order_by(*keys)
+    )
     statement = insert(TicketMonth).from_select([*_MONTH_KEYS, "received"], totals)
     return statement.on_conflict_do_update(
         index_elements=list(_MONTH_KEYS),
@@ -331,13 +337,13 @@ async def ticket_counts(
             readable_by(principal, rows.c.branch_id), *conditions
         )
 
-    def received(rows: Any, days: tuple[dt.date, dt.date], sign: int = 1) -> Any:
+    def received(rows: Any, days: tuple[dt.date, dt.date], amount: Any) -> Any:
         start, end = instants(*days)
-        return counted(rows, literal(sign), rows.c.received_at >= start, rows.c.received_at < end)
+        return counted(rows, amount, rows.c.received_at >= start, rows.c.received_at < end)
 
     cover = month_cover(first, last)
-    parts = [received(tickets, days) for days in cover.add]
-    parts += [received(tickets, days, -1) for days in cover.subtract]
+    parts = [received(tickets, days, literal(1)) for days in cover.add]
+    parts += [received(tickets, days, literal(-1)) for days in cover.subtract]
     if cover.months is not None:
         month_first, month_end = cover.months
         pending = facts.receipts(await _cursor_hint(session), source)
@@ -349,7 +355,7 @@ async def ticket_counts(
                 TicketMonth.month >= month_first,
                 TicketMonth.month < month_end,
             ),
-            received(pending, (month_first, month_end - dt.timedelta(days=1))),
+            received(pending, (month_first, month_end - dt.timedelta(days=1)), pending.c.n),
         ]
     rows = union_all(*parts).subquery("received")
     keys = [rows.c[name] for name in by]

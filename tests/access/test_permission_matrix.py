@@ -121,6 +121,7 @@ ROUTES: dict[tuple[str, str], str] = {
             "close",
             "assign",
             "correct-details",
+            "reclassify",
         )
     },
     ("GET", "/v1/sla/breaches"): "reports:read",
