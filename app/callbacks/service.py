@@ -1,9 +1,10 @@
 """Scheduling callbacks — by hand and by rules other features call in their own transaction —
 ending their clocks, and finding one (``views.py`` shapes what a reader sees).
 
-The rule functions (``schedule_complaint_followup``, ``schedule_claim_paid``,
-``schedule_ivr_request``) are idempotent per trigger: a unique ``dedupe_key`` settles repeats
-and races in the database, and a repeat returns the callback scheduled the first time.
+The rule functions (``schedule_complaint_followup``, ``schedule_claim_paid``) are idempotent
+per trigger: a unique ``dedupe_key`` settles repeats and races in the database, and a repeat
+returns the callback scheduled the first time. ``schedule_ivr_request`` writes in the IVR call's
+own statement, which its claim on the call id makes idempotent.
 
 The queue and the transitions live in ``work.py``.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,6 +101,20 @@ def seal_phones(codec: PiiCodec, raw: list[str], field: str) -> list[SealedPhone
     return result
 
 
+def _columns(
+    new: NewCallback, callback_id: uuid.UUID, number: str, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        **asdict(new),
+        "id": callback_id,
+        "number": number,
+        "state": State.SCHEDULED.value,
+        "next_attempt_at": new.not_before,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 async def _insert(
     session: AsyncSession,
     new: NewCallback,
@@ -119,16 +135,7 @@ async def _insert(
         raise InvalidInput("due_at must be after not_before.", field="due_at")
     view = await calendar_service.remembered_view(session, CALENDAR)
     number = await repository.next_number(session, view.local_date(now))
-    values = {
-        **asdict(new),
-        "id": uuid.uuid4(),
-        "number": number,
-        "state": State.SCHEDULED.value,
-        "next_attempt_at": new.not_before,
-        "created_at": now,
-        "updated_at": now,
-    }
-    inserted = await repository.insert_once(session, values)
+    inserted = await repository.insert_once(session, _columns(new, uuid.uuid4(), number, now))
     if inserted is None:
         assert new.dedupe_key is not None
         existing = await repository.by_dedupe_key(session, new.dedupe_key)
@@ -136,52 +143,68 @@ async def _insert(
         return existing, False
 
     async def build(batch: WriteBatch) -> None:
-        for position, (enc, hashed) in enumerate(phones):
-            batch.add(
-                new_row(
-                    CallbackPhone,
-                    callback_id=inserted,
-                    position=position,
-                    phone_enc=enc,
-                    phone_hash=hashed,
-                )
-            )
-        due_at = new.due_at
-        if clock is not None:
-            started = await clocks.start(
-                session,
-                subject=subject(inserted),
-                definition=clock.definition,
-                started_at=now,
-                rule_set_version=clock.rule_set_version,
-                now=now,
-                actor=new.created_by,
-                reason=clock.reason,
-                batch=batch,
-            )
-            # The rule set's clock decides when the callback is due.
-            due_at = started.due_at
+        due_at = await _add_schedule(session, batch, inserted, number, new, phones, now, clock)
+        if due_at != new.due_at:
             batch.update(Callback.__table__, "id", {"id": inserted, "due_at": due_at})  # type: ignore[arg-type]
-        await events.append(
-            session,
-            ticket_kind="callback",
-            ticket_id=inserted,
-            at=now,
-            actor=new.created_by,
-            action="schedule",
-            to_status=State.SCHEDULED.value,
-            data={
-                "number": number,
-                "kind": new.kind,
-                "origin": new.origin,
-                "due_at": due_at.isoformat(),
-                "clock": clock.definition if clock else None,
-            },
-            batch=batch,
-        )
 
     await clocks.write_guarded(session, build)
     return await session.get_one(Callback, inserted), True
+
+
+async def _add_schedule(
+    session: AsyncSession,
+    batch: WriteBatch,
+    callback_id: uuid.UUID,
+    number: str,
+    new: NewCallback,
+    phones: list[SealedPhone],
+    now: dt.datetime,
+    clock: ClockSpec | None,
+) -> dt.datetime:
+    """Add a new callback's phones, its clock and its first timeline event to ``batch``;
+    returns its ``due_at``: the clock's due instant (the rule set decides), else ``new``'s."""
+    for position, (enc, hashed) in enumerate(phones):
+        batch.add(
+            new_row(
+                CallbackPhone,
+                callback_id=callback_id,
+                position=position,
+                phone_enc=enc,
+                phone_hash=hashed,
+            )
+        )
+    due_at = new.due_at
+    if clock is not None:
+        started = await clocks.start(
+            session,
+            subject=subject(callback_id),
+            definition=clock.definition,
+            started_at=now,
+            rule_set_version=clock.rule_set_version,
+            now=now,
+            actor=new.created_by,
+            reason=clock.reason,
+            batch=batch,
+        )
+        due_at = started.due_at
+    await events.append(
+        session,
+        ticket_kind="callback",
+        ticket_id=callback_id,
+        at=now,
+        actor=new.created_by,
+        action="schedule",
+        to_status=State.SCHEDULED.value,
+        data={
+            "number": number,
+            "kind": new.kind,
+            "origin": new.origin,
+            "due_at": due_at.isoformat(),
+            "clock": clock.definition if clock else None,
+        },
+        batch=batch,
+    )
+    return due_at
 
 
 async def create(
@@ -374,7 +397,9 @@ async def _claim_paid(
 async def schedule_ivr_request(
     session: AsyncSession,
     codec: PiiCodec,
+    batch: WriteBatch,
     *,
+    client_id: uuid.UUID,
     branch_id: uuid.UUID,
     phone_e164: str,
     name: str | None,
@@ -385,9 +410,11 @@ async def schedule_ivr_request(
     """A call-back request the caller left in the IVR (来电预约回电), keyed by the IVR call id.
 
     Its deadline is the rule set's ``ivr_callback_request`` clock (4 hours in rule set 1),
-    started now on the callback; ``due_at`` is that clock's due instant. A retried request
-    (same ``call_id``) returns the callback of the first one.
-    """
+    started now on the callback; ``due_at`` is that clock's due instant. Every row joins the
+    IVR call's ``batch``, whose claim on the call id makes a retry write nothing (it replays
+    the first answer), so no statement goes ahead of it; ``dedupe_key`` (per IVR client and
+    call id) still refuses a second callback for one call. Returns the new callback, not read
+    back: its id, number, state and ``due_at`` are set."""
     view = await calendar_service.remembered_view(session, CALENDAR)
     rule_set_version = await version_in_force(session, view.local_date(now))
     new = NewCallback(
@@ -400,11 +427,15 @@ async def schedule_ivr_request(
         customer_name=name,
         source_ref=call_id,
         priority=2,
-        dedupe_key=f"ivr:{call_id}",
+        dedupe_key=f"ivr:{client_id}:{call_id}",
     )
     phones = seal_phones(codec, [phone_e164], "phone_e164")
     clock = ClockSpec(IVR_CLOCK, rule_set_version, f"IVR call {call_id}")
-    callback, _ = await _insert(session, new, phones, now=now, clock=clock)
+    callback_id = uuid.uuid4()
+    number = await repository.next_number(session, view.local_date(now))
+    due_at = await _add_schedule(session, batch, callback_id, number, new, phones, now, clock)
+    callback = new_row(Callback, **_columns(new, callback_id, number, now) | {"due_at": due_at})
+    batch.add(callback)
     return callback
 
 

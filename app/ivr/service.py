@@ -135,18 +135,16 @@ async def intake(
     Two round trips for most calls: what is known of the call (a retry's stored answer, the
     caller, the policy), then the ticket and the call's row in one statement, the call row as
     the batch's claim — a concurrent retry that got there first leaves nothing written here.
-    Neither needs a transaction around it, so none is opened; a call-back request still gets
-    one, as its callback row is written before the batch."""
+    Neither needs a transaction around it, so none is opened."""
     e164 = normalise_field(data.caller_number, "caller_number")
     if data.started_at > now + rules.CLOCK_SKEW:
         raise InvalidInput("started_at is in the future.", field="started_at")
     fingerprint = _fingerprint(codec, data)
     phone_hash = codec.lookup(e164, purpose=codec.PHONE)
     phone_enc = codec.seal(e164, purpose=codec.PHONE)
-    # A call-back request writes its callback row before the batch: it needs a transaction.
-    # A status query reads the caller's items in between: without one. The others send only
-    # the context and the batch, each alone (through the direct pool).
-    alone = data.intent not in ("callback_request", "status_query")
+    # A status query reads the caller's items in between: without a transaction. The others
+    # send only the context and the batch, each alone (through the direct pool).
+    alone = data.intent != "status_query"
     if data.intent == "status_query":
         await without_transaction(session)
     context = await repository.call_context(
@@ -363,13 +361,16 @@ async def _status_query(
 
 
 async def _on_callback_request(
-    session: AsyncSession, codec: PiiCodec, call: Call
+    session: AsyncSession, codec: PiiCodec, call: Call, batch: WriteBatch
 ) -> CallbackScheduled | None:
     """Schedule the IVR call-back request of ``call`` in the shared callback queue (its deadline
-    is the rule set's ``ivr_callback_request`` clock) and return it with its due time."""
+    is the rule set's ``ivr_callback_request`` clock), in the call's batch, and return it with
+    its due time."""
     callback = await callbacks.schedule_ivr_request(
         session,
         codec,
+        batch,
+        client_id=call.principal.id,
         branch_id=call.branch_id,
         phone_e164=call.e164,
         name=None,
@@ -391,7 +392,7 @@ async def _on_callback_request(
 async def _callback_request(
     session: AsyncSession, codec: PiiCodec, call: Call, batch: WriteBatch
 ) -> Handled:
-    scheduled = await _on_callback_request(session, codec, call)
+    scheduled = await _on_callback_request(session, codec, call, batch)
     if scheduled is None:
         return Handled(
             "callback_requested", None, speech.callback_requested(None), [], "callback_requested"
