@@ -13,21 +13,22 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 
-from sqlalchemy import URL, Sequence, func, select
+from sqlalchemy import Engine, Sequence, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import direct
 
 BLOCK = 20
 
-# Per database and sequence (tests use several databases in one process): a value is only ever
-# used in the database that issued it.
-_blocks: dict[tuple[URL, str], deque[int]] = {}
+# Per engine and sequence (tests use several databases in one process): a value is only ever
+# used in the database that issued it. Keyed by the engine object itself: hashing its URL
+# renders the URL as text, on every call.
+_blocks: dict[tuple[Engine, str], deque[int]] = {}
 
 
 async def next_number(session: AsyncSession, prefix: str, on: dt.date, sequence: Sequence) -> str:
-    database = session.sync_session.get_bind().engine.url
-    values = _blocks.setdefault((database, sequence.name), deque())
+    engine = session.sync_session.get_bind().engine
+    values = _blocks.setdefault((engine, sequence.name), deque())
     if not values:
         values.extend(sorted(await _draw(session, sequence)))
     return f"{prefix}{on:%Y%m%d}{values.popleft():06d}"
