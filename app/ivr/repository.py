@@ -73,12 +73,11 @@ async def call_context(
     phone_enc: str,
     policy_number: str | None,
     default_branch: str,
-    alone: bool = False,
 ) -> CallContext:
-    """``alone``: the statement may go by itself through the direct pool (``app.db.direct``),
-    if the session has sent nothing yet."""
+    """Sent by itself through the direct pool (``app.db.direct``) while the session has sent
+    nothing yet; else in the session's transaction."""
     args = (client_id, call_id, phone_hash, uuid.uuid4(), phone_enc, default_branch, policy_number)
-    pool = direct.pool_for(session) if alone else None
+    pool = direct.pool_for(session)
     row: Mapping[Any, Any]
     if pool is not None:
         record = await pool.fetchrow(_CALL_CONTEXT, args)

@@ -31,7 +31,6 @@ from app.core.errors import Conflict, InvalidInput
 from app.core.phones import normalise_field
 from app.customers import service as customers
 from app.customers.models import Policy
-from app.db.autocommit import without_transaction
 from app.db.batch import ClaimTaken, WriteBatch
 from app.inquiries import service as inquiries
 from app.ivr import lookup, repository, speech
@@ -142,11 +141,8 @@ async def intake(
     fingerprint = _fingerprint(codec, data)
     phone_hash = codec.lookup(e164, purpose=codec.PHONE)
     phone_enc = codec.seal(e164, purpose=codec.PHONE)
-    # A status query reads the caller's items in between: without a transaction. The others
-    # send only the context and the batch, each alone (through the direct pool).
-    alone = data.intent != "status_query"
-    if data.intent == "status_query":
-        await without_transaction(session)
+    # Each statement goes alone, through the direct pool: the context, a status query's read of
+    # the caller's items, and the batch. None needs to see another's snapshot.
     context = await repository.call_context(
         session,
         client_id=principal.id,
@@ -155,7 +151,6 @@ async def intake(
         phone_enc=phone_enc,
         policy_number=data.policy_number,
         default_branch=default_branch,
-        alone=alone,
     )
     if context.stored is not None:
         return _replayed(data.call_id, fingerprint, context.stored)
@@ -188,7 +183,7 @@ async def intake(
         return body
 
     try:
-        body = await clocks.write_guarded(session, build, alone=alone)
+        body = await clocks.write_guarded(session, build, alone=True)
     except ClaimTaken:
         # A concurrent report of the same call committed first: answer as it did.
         stored = await repository.stored_answer(session, principal.id, data.call_id)
