@@ -329,7 +329,10 @@ async def duplicates(engine: AsyncEngine, sent: list[dict[str, Any]]) -> int:
     return int(tickets - linked + repeated)
 
 
-async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace) -> dict[str, Any]:
+async def bench_intake(
+    base: str, engine: AsyncEngine, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """The closed-loop run (wrk if installed, else httpx) and, with wrk, the open-loop one."""
     async with httpx.AsyncClient(base_url=base) as client:
         headers = await ivr_key(client)
     # Enough to open every pooled connection of both workers and prepare their statements.
@@ -358,8 +361,9 @@ async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace)
             f" CPU per request: service {per_request[0]:.2f} ms, PostgreSQL"
             f" {per_request[1]:.2f} ms"
         )
-        found = await duplicates(engine, warm + sent)
-        return measure(
+        open_calls, steady = await intake_open_loop(base, headers, args)
+        found = await duplicates(engine, warm + sent + open_calls)
+        closed = measure(
             "ivr_intake", f"IVR intake, POST /v1/ivr/calls (wrk, {args.concurrency} connections,"
             f" {args.retry_share:.0%} retries, {args.workers} workers)", rate=figures["rps"],
             unit="req/s", p50_ms=figures["p50"], p99_ms=figures["p99"],
@@ -367,6 +371,7 @@ async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace)
                    "service_cpu_ms_per_request": per_request[0],
                    "postgres_cpu_ms_per_request": per_request[1]},
         )  # fmt: skip
+        return [closed, steady]
     calls = intake_requests(args.requests, args.retry_share, args.policies)
     cpu_before = cpu_of(args.service_pid, DATABASE)
     elapsed, latencies, outcomes, by_intent = await run_intake(
@@ -394,12 +399,42 @@ async def bench_intake(base: str, engine: AsyncEngine, args: argparse.Namespace)
         f" {len(light) / elapsed:,.0f} requests/s; {pct(latencies)}"
     )
     found = await duplicates(engine, warm + calls + light)
-    return measure(
+    return [measure(
         "ivr_intake", f"IVR intake, POST /v1/ivr/calls (httpx, {args.concurrency} clients,"
         f" {args.retry_share:.0%} retries, {args.workers} workers)", rate=rate, unit="req/s",
         **figures, extra={"duplicates": found, "service_cpu_ms_per_request": per_request[0],
                           "postgres_cpu_ms_per_request": per_request[1]},
+    )]  # fmt: skip
+
+
+async def intake_open_loop(
+    base: str, headers: dict[str, str], args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The IVR as a hotline loads it: calls arriving at a steady rate whatever the answers do,
+    latency counted from when each was due (what a waiting caller feels); the same mix of
+    intents and retries as the closed-loop run. Returns the calls sent and the measure."""
+    calls = intake_requests(
+        int(args.intake_rate * args.intake_seconds), args.retry_share, args.policies, "open"
+    )
+    bodies = (("/v1/ivr/calls", json.dumps(c, ensure_ascii=False).encode()) for c in calls)
+    await asyncio.sleep(2)
+    latencies, statuses, _, elapsed, overloaded = await openloop.open_loop(
+        base, headers, iter(bodies), args.intake_rate, args.intake_seconds, connections=64
+    )
+    verdict = " — OVERLOADED, stopped with 1,000 requests behind" if overloaded else ""
+    print(
+        f"(a2) IVR intake, open loop at {args.intake_rate:g} calls/s offered"
+        f" ({len(latencies):,} answered in {elapsed:.0f} s){verdict}: {pct(latencies)};"
+        f" statuses {dict(statuses)}"
+    )
+    row = measure(
+        "ivr_intake_open_loop", f"IVR intake, open loop at {args.intake_rate:g} req/s offered,"
+        f" {args.retry_share:.0%} retries (latency from when each was due)",
+        rate=len(latencies) / elapsed, unit="req/s", **quantiles_ms(latencies),
+        extra={"offered_rate": args.intake_rate, "overloaded": int(overloaded),
+               "non_201": sum(n for s, n in statuses.items() if s != "201")},
     )  # fmt: skip
+    return calls[: len(latencies)], row
 
 
 async def pgbench_intake(socket_dir: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -569,12 +604,12 @@ async def run(args: argparse.Namespace) -> None:
             f"Service: contact-desk serve --workers {args.workers} (log level {args.log_level}),"
             " embedded PostgreSQL 16 and the load generator on the same machine"
         )
-        intake = await bench_intake(base, engine, args)
+        intake, *steady = await bench_intake(base, engine, args)
         ceiling = await pgbench_intake(pg.socket_dir, args)
         intake.update(pgbench_tps=ceiling.get("tps"), pgbench_what=ceiling["what"])
         if ceiling.get("tps"):
             intake["ratio"] = intake["rate"] / ceiling["tps"]
-        measures = [intake]
+        measures = [intake, *steady]
         if not args.skip_lookup:
             await seed_tickets(engine, args)
             measures += await bench_lookup(base, args)
@@ -603,6 +638,8 @@ def main() -> None:
     parser.add_argument("--policies", type=int, default=10_000)
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=200_000)
+    parser.add_argument("--intake-rate", type=float, default=200, help="open-loop IVR calls/s")
+    parser.add_argument("--intake-seconds", type=float, default=30)
     parser.add_argument("--lookup-rate", type=float, default=200)
     parser.add_argument("--lookup-seconds", type=float, default=60)
     parser.add_argument("--json", help="write the machine-readable result here")
