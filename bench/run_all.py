@@ -40,7 +40,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "complaints": ("bench_complaints.py", [], ["--seconds", "3", "--workers", "1"]),
     "intake": ("bench_intake.py", [], [
         "--seconds", "3", "--requests", "300", "--tickets", "20000", "--customers", "5000",
-        "--lookup-rate", "50", "--lookup-seconds", "3", "--policies", "1000", "--workers", "1"]),
+        "--lookup-rate", "50", "--lookup-seconds", "3", "--policies", "1000", "--workers", "1",
+        "--intake-rate", "50", "--intake-seconds", "3"]),
     "callbacks": ("bench_callbacks.py", [], [
         "--seconds", "3", "--warmup", "1", "--callable", "3000", "--backlog", "2000",
         "--history", "2000", "--agents", "8", "--claim-runs", "20"]),
