@@ -37,9 +37,10 @@ from app.callbacks.models import (
     CallbackQuestionnaire,
 )
 from app.callbacks.policy import ContactPolicy, Method, Step
-from app.callbacks.states import WAITING, State
+from app.callbacks.states import OPEN, WAITING, State
 from app.core.errors import InvalidCursor
 from app.tickets import numbers
+from app.tickets.items import Criterion, item_query
 
 NUMBER_SEQUENCE = Sequence("callback_number_seq", metadata=Callback.metadata)
 
@@ -336,3 +337,31 @@ async def success_counts(
         .order_by(func.grouping(column), cast(column, String))
     )
     return [dict(row._mapping) for row in await session.execute(query)]
+
+
+def open_query(
+    principal: Principal, *, phone_hash: Criterion | None, policy_number: Criterion | None
+) -> Select[Any] | None:
+    """Callbacks still owed to the caller (by one of their phones, or by policy number), in
+    scope, as open items (``app.tickets.items``)."""
+    condition: Any
+    if policy_number is not None:
+        condition = Callback.policy_number == policy_number
+    elif phone_hash is not None:
+        condition = Callback.id.in_(
+            select(CallbackPhone.callback_id).where(CallbackPhone.phone_hash == phone_hash)
+        )
+    else:
+        return None
+    return item_query(
+        "callback",
+        Callback.id,
+        Callback.number,
+        Callback.state,
+        Callback.branch_id,
+        Callback.created_at,
+    ).where(
+        condition,
+        Callback.state.in_(sorted(s.value for s in OPEN)),
+        readable_by(principal, Callback.branch_id),
+    )

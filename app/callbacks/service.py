@@ -16,6 +16,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.pii import PiiCodec
@@ -41,6 +42,7 @@ from app.customers import service as customers
 from app.db.batch import WriteBatch, new_row
 from app.events import service as events
 from app.org import service as org_service
+from app.tickets.items import Criterion
 
 CALENDAR = "CN"
 PROBLEM_CLOCK = "callback_problem_follow_up"
@@ -500,3 +502,15 @@ async def get(session: AsyncSession, principal: Principal, callback_id: uuid.UUI
     if callback is None:
         raise NotFound(f"Callback {callback_id} does not exist.")
     return callback
+
+
+def open_query(
+    principal: Principal,
+    *,
+    phone_hash: Criterion | None = None,
+    policy_number: Criterion | None = None,
+) -> Select[Any] | None:
+    """The callbacks still owed to a caller (by phone hash or policy number), in scope, as open
+    items (``app.tickets.items``) for the caller lookup: a call-back request left in the IVR is
+    there when the caller rings again."""
+    return repository.open_query(principal, phone_hash=phone_hash, policy_number=policy_number)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.permissions import Permission
 from app.access.pii import PiiCodec, mask_name, mask_phone
 from app.access.principal import Principal
+from app.callbacks import service as callbacks
 from app.claims import service as claims
 from app.clocks import subjects
 from app.complaints import service as complaints
@@ -97,6 +98,9 @@ def _statement(shape: _Shape) -> Select[Any] | None:
             ),
             inquiries.awaiting_answer_query(scope, customer_id=customer, policy_number=policy),
             claims.open_query(scope, customer_id=customer, policy_number=policy),
+            callbacks.open_query(
+                scope, phone_hash=_PHONE if shape.by_phone else None, policy_number=policy
+            ),
         )
         if query is not None
     ]
@@ -147,8 +151,9 @@ async def open_items(
     policy_number: str | None,
     now: datetime,
 ) -> list[OpenItem]:
-    """Complaints in progress (by complainant phone or policy number), inquiries owed an
-    answer and open claim reports (by customer or policy number); soonest deadline first."""
+    """Complaints in progress and callbacks still owed (by phone or policy number), inquiries
+    owed an answer and open claim reports (by customer or policy number); soonest deadline
+    first."""
     shape = _Shape(
         sees_all=principal.sees_all_branches,
         branch_id=None if principal.sees_all_branches else principal.branch_id,

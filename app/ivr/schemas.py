@@ -55,13 +55,13 @@ class DueOut(ResponseModel):
 
 
 class OpenItem(ResponseModel):
-    kind: Literal["inquiry", "claim_report", "complaint"]
+    kind: Literal["inquiry", "claim_report", "complaint", "callback"]
     id: uuid.UUID
     number: str
     status: str
     status_text: str
     branch_id: uuid.UUID
-    received_at: datetime
+    received_at: datetime = Field(description="When it was received (a callback: scheduled).")
     next_due: DueOut | None
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from app.core.clock import BUSINESS_TZ
 from app.tickets.views import chinese_date
 
-KIND_WORDS = {"inquiry": "咨询", "claim_report": "报案", "complaint": "投诉"}
+KIND_WORDS = {"inquiry": "咨询", "claim_report": "报案", "complaint": "投诉", "callback": "回电"}
 
 STATUS_WORDS: dict[tuple[str, str], str] = {
     ("inquiry", "open"): "正在处理",
@@ -37,6 +37,9 @@ STATUS_WORDS: dict[tuple[str, str], str] = {
     ("complaint", "notified"): "已告知处理决定",
     ("complaint", "closed"): "已办结",
     ("complaint", "review_requested"): "正在核查",
+    ("callback", "scheduled"): "已安排回电",
+    ("callback", "rescheduled"): "已另约回电时间",
+    ("callback", "in_progress"): "工作人员正在为您回电",
 }
 
 # What the next deadline means to the caller, by clock name.
@@ -51,6 +54,8 @@ DUE_WORDS = {
     "C7_handling_decision": "告知处理结果",
     "C9b_review_decision": "告知核查结果",
     "C11_regulator_reply": "答复",
+    "ivr_callback_request": "给您回电",
+    "callback_problem_follow_up": "答复您反映的问题",
 }
 
 MAX_ITEMS_READ = 3

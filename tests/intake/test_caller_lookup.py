@@ -152,3 +152,40 @@ async def test_lookup_needs_the_permission(
     for headers in (inspector.headers, integration):
         response = await client.get(f"/v1/ivr/callers/{PHONE}", headers=headers)
         assert response.status_code == 403
+
+
+async def test_a_call_back_request_is_among_the_callers_open_items_until_it_ends(
+    client: AsyncClient, ivr: dict[str, str], agent: Actor, app: FastAPI,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:  # fmt: skip
+    with frozen_at(NOW):  # 09:05 in Beijing: due by 13:05, the rule set's 4 hours
+        requested = (await post_call(client, ivr, intent="callback_request")).json()["ticket"]
+        found = (await client.get(f"/v1/ivr/callers/{PHONE}", headers=ivr)).json()
+        status = (await post_call(client, ivr, intent="status_query")).json()
+    [item] = found["items"]
+    assert (item["kind"], item["number"]) == ("callback", requested["number"])
+    assert (item["status"], item["status_text"]) == ("scheduled", "已安排回电")
+    assert item["next_due"]["clock"] == "ivr_callback_request"
+    assert item["next_due"]["text"] == "将于2026年11月20日前给您回电"
+    assert found["speech"] == (
+        f"您有1件正在办理的事项。回电{requested['number']}，已安排回电，"
+        "将于2026年11月20日前给您回电。"
+    )
+    assert [i["number"] for i in status["open_items"]] == [requested["number"]]
+    # An agent of the branch sees it on the screen pop; another branch's agent does not.
+    mine = await client.get(f"/v1/ivr/callers/{PHONE}", headers=agent.headers)
+    assert [i["number"] for i in mine.json()["items"]] == [requested["number"]]
+    stranger = await add_actor(app, session_factory, role="agent")
+    theirs = await client.get(f"/v1/ivr/callers/{PHONE}", headers=stranger.headers)
+    assert theirs.json()["items"] == []
+
+    callback = (await client.get(f"/v1/callbacks/{requested['id']}", headers=agent.headers)).json()
+    cancelled = await client.post(
+        f"/v1/callbacks/{requested['id']}/cancel",
+        json={"reason": "客户已来电办结"},
+        headers={**agent.headers, "If-Match": f'"v{callback["version"]}"'},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    after = (await client.get(f"/v1/ivr/callers/{PHONE}", headers=ivr)).json()
+    assert after["items"] == []
+    assert after["speech"] == "您目前没有正在办理的事项。"
