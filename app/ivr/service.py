@@ -357,7 +357,7 @@ async def _status_query(
 
 async def _on_callback_request(
     session: AsyncSession, codec: PiiCodec, call: Call, batch: WriteBatch
-) -> CallbackScheduled | None:
+) -> CallbackScheduled:
     """Schedule the IVR call-back request of ``call`` in the shared callback queue (its deadline
     is the rule set's ``ivr_callback_request`` clock), in the call's batch, and return it with
     its due time."""
@@ -388,10 +388,6 @@ async def _callback_request(
     session: AsyncSession, codec: PiiCodec, call: Call, batch: WriteBatch
 ) -> Handled:
     scheduled = await _on_callback_request(session, codec, call, batch)
-    if scheduled is None:
-        return Handled(
-            "callback_requested", None, speech.callback_requested(None), [], "callback_requested"
-        )
     return Handled(
         "callback_requested",
         scheduled.ticket,
